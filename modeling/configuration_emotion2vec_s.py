@@ -1,0 +1,112 @@
+"""Configuration of Emotion2Vec-S, the acoustic encoder of C2SER (data2vec 2.0 audio, UPSTREAM §4)."""
+
+from huggingface_hub.dataclasses import strict
+from transformers import PreTrainedConfig
+
+UTTERANCE_SOURCES = ("extra_tokens", "mean", "first_frames")
+CLASSIFIER_POOLINGS = ("mean", "extra_tokens")
+
+
+@strict
+class Emotion2VecSConfig(PreTrainedConfig):
+    r"""
+    Emotion2Vec-S / emotion2vec: a data2vec 2.0 audio encoder. The field names of the CNN, projection, positional
+    convolution and transformer blocks are those of [`Data2VecAudioConfig`], whose building blocks the model reuses.
+
+    Args:
+        hidden_size (`int`): width of the transformer (768).
+        num_hidden_layers (`int`): all transformer blocks, prenet included (4 + 8 = 12).
+        num_prenet_layers (`int`): blocks of the modality "context encoder" that run before the shared blocks (4).
+            Both groups are identical post-LN blocks sharing one ALiBi bias, so they are one `encoder.layers` list.
+        num_attention_heads (`int`): 12.
+        intermediate_size (`int`): FFN width (3072).
+        conv_dim / conv_kernel / conv_stride (`list[int]`): the waveform CNN, 7 layers, total stride 320.
+        conv_pos_kernel_size, num_conv_pos_embeddings, num_conv_pos_embedding_groups: positional convolution,
+            `num_conv_pos_embeddings` grouped conv layers of kernel `conv_pos_kernel_size` (5 × k19, 16 groups).
+        num_extra_tokens (`int`): learned utterance tokens prepended before the blocks (10).
+        use_alibi (`bool`): add the symmetric ALiBi bias to the attention logits of every block.
+        alibi_scale_per_head / alibi_scale_per_layer (`bool`): shape of the learned, clamped-at-0 ALiBi scale.
+        utterance_source (`str`): what `utterance_features` holds: `"mean"` (masked mean of the frame features,
+            emotion2vec's "utterance" granularity), `"extra_tokens"` (the outputs at the learned tokens) or
+            `"first_frames"` (the first `num_extra_tokens` frame vectors: what released C2SER consumes by an upstream
+            slicing bug, UPSTREAM §4.5).
+        classifier_hidden_sizes (`list[int]`): hidden widths of the sequence-classification head. Two widths give
+            the paper's three fully connected layers (§V-A; the paper does not state the widths); an empty list
+            gives one linear layer, as emotion2vec_plus' `proj`.
+        classifier_pooling (`str`): `"mean"` over frames (emotion2vec_plus) or over the learned `"extra_tokens"`.
+    """
+
+    model_type = "emotion2vec_s"
+
+    hidden_size: int = 768
+    num_hidden_layers: int = 12
+    num_prenet_layers: int = 4
+    num_attention_heads: int = 12
+    intermediate_size: int = 3072
+    hidden_act: str = "gelu"
+    hidden_dropout: float | int = 0.1
+    activation_dropout: float | int = 0.0
+    attention_dropout: float | int = 0.1
+    feat_proj_dropout: float | int = 0.0
+    layerdrop: float | int = 0.05
+    initializer_range: float = 0.02
+    layer_norm_eps: float = 1e-5
+    feat_extract_activation: str = "gelu"
+    conv_dim: list[int] | tuple[int, ...] = (512, 512, 512, 512, 512, 512, 512)
+    conv_stride: list[int] | tuple[int, ...] = (5, 2, 2, 2, 2, 2, 2)
+    conv_kernel: list[int] | tuple[int, ...] = (10, 3, 3, 3, 3, 2, 2)
+    conv_bias: bool = False
+    num_conv_pos_embeddings: int = 5
+    conv_pos_kernel_size: int = 19
+    num_conv_pos_embedding_groups: int = 16
+    num_extra_tokens: int = 10
+    use_alibi: bool = True
+    alibi_scale_per_head: bool = True
+    alibi_scale_per_layer: bool = False
+    utterance_source: str = "mean"
+    classifier_hidden_sizes: list[int] | tuple[int, ...] = (256, 256)
+    classifier_dropout: float | int = 0.1
+    classifier_pooling: str = "mean"
+
+    def __post_init__(self, **kwargs):
+        self.num_feat_extract_layers = len(self.conv_dim)
+        super().__post_init__(**kwargs)
+
+    def validate_architecture(self):
+        """Part of `@strict` validation: reject values the model cannot be built from."""
+        if not len(self.conv_dim) == len(self.conv_kernel) == len(self.conv_stride):
+            raise ValueError(
+                f"conv_dim, conv_kernel and conv_stride must have the same length, got {len(self.conv_dim)}, "
+                f"{len(self.conv_kernel)} and {len(self.conv_stride)}"
+            )
+        if not 0 <= self.num_prenet_layers <= self.num_hidden_layers:
+            raise ValueError(
+                f"num_prenet_layers must be in [0, num_hidden_layers={self.num_hidden_layers}], "
+                f"got {self.num_prenet_layers}"
+            )
+        if self.utterance_source not in UTTERANCE_SOURCES:
+            raise ValueError(f"utterance_source must be one of {UTTERANCE_SOURCES}, got {self.utterance_source!r}")
+        if self.classifier_pooling not in CLASSIFIER_POOLINGS:
+            raise ValueError(
+                f"classifier_pooling must be one of {CLASSIFIER_POOLINGS}, got {self.classifier_pooling!r}"
+            )
+        if self.num_extra_tokens < 1 and "extra_tokens" in (self.utterance_source, self.classifier_pooling):
+            raise ValueError("utterance_source/classifier_pooling 'extra_tokens' needs num_extra_tokens >= 1")
+
+    @property
+    def inputs_to_logits_ratio(self) -> int:
+        ratio = 1
+        for stride in self.conv_stride:
+            ratio *= stride
+        return ratio
+
+    @property
+    def receptive_field(self) -> int:
+        """Samples one output frame sees: the fewest samples that give one frame (400 for the default CNN)."""
+        field = 1
+        for kernel, stride in zip(reversed(self.conv_kernel), reversed(self.conv_stride)):
+            field = (field - 1) * stride + kernel
+        return field
+
+
+__all__ = ["Emotion2VecSConfig"]
