@@ -1,0 +1,174 @@
+"""Turn any user audio (file path, array, tensor; any dtype, rate or channel layout) into validated mono float32."""
+
+import os
+from numbers import Number
+
+import numpy as np
+import torch
+from transformers.audio_utils import load_audio
+from transformers.utils import is_torchaudio_available
+
+MAX_CHANNELS = 8
+
+# Integer PCM is scaled to [-1, 1) by its full-scale value, as soundfile/torchaudio do when decoding files.
+_PCM_SCALE = {np.dtype(np.int8): 2**7, np.dtype(np.int16): 2**15, np.dtype(np.int32): 2**31}
+
+
+class AudioInputError(ValueError):
+    """Audio that cannot be used; the message starts with the input's name (its path, or e.g. `audio[2]`)."""
+
+
+def load_audio_file(path: str | os.PathLike, target_rate: int = 16000) -> np.ndarray:
+    """Decode an audio file to mono float32 at `target_rate` (channels averaged, then resampled)."""
+    path = os.fspath(path)
+    # Checked here because `load_audio` reads a string that is not a file as base64 or as a URL.
+    if not os.path.exists(path):
+        raise AudioInputError(f"{path}: file does not exist")
+    if not os.path.isfile(path):
+        raise AudioInputError(f"{path}: is not a file")
+    # The torchaudio backend (torchaudio.load, channel mean, torchaudio.functional.resample) is what the official
+    # C2SER / Emotion2Vec-S code does, so converted checkpoints see the same samples.
+    backend = "torchaudio" if is_torchaudio_available() else "auto"
+    try:
+        return load_audio(path, sampling_rate=target_rate, backend=backend)
+    except Exception as error:
+        # Decoder messages put the reason last, after internal source locations.
+        detail = " ".join(str(error).split())
+        detail = detail if len(detail) <= 160 else "..." + detail[-160:]
+        raise AudioInputError(f"{path}: could not be decoded as audio ({type(error).__name__}: {detail})") from error
+
+
+def _check_sampling_rate(sampling_rate, name: str) -> None:
+    if isinstance(sampling_rate, bool) or not isinstance(sampling_rate, (int, np.integer)) or sampling_rate <= 0:
+        raise AudioInputError(f"{name}: sampling_rate must be a positive int, got {sampling_rate!r}")
+
+
+def _to_float32(samples: np.ndarray, name: str) -> np.ndarray:
+    dtype = samples.dtype
+    if dtype.kind == "f":
+        return samples.astype(np.float32, copy=False)
+    if dtype in _PCM_SCALE:
+        return samples.astype(np.float32) / _PCM_SCALE[dtype]
+    if dtype == np.uint8:
+        return (samples.astype(np.float32) - 128) / 128
+    raise AudioInputError(f"{name}: unsupported dtype {dtype}; use float16/32/64 or int8/int16/int32/uint8 PCM")
+
+
+def _to_mono(samples: np.ndarray, name: str) -> np.ndarray:
+    if samples.ndim == 1:
+        return samples
+    if samples.ndim != 2:
+        raise AudioInputError(f"{name}: expected 1-D or 2-D (channels x samples) audio, got shape {samples.shape}")
+    rows, cols = samples.shape
+    if rows <= MAX_CHANNELS and rows < cols:
+        return samples.mean(axis=0)
+    if cols <= MAX_CHANNELS and cols < rows:
+        return samples.mean(axis=1)
+    raise AudioInputError(
+        f"{name}: cannot tell channels from samples in shape {samples.shape}; channels must be the smaller axis "
+        f"and at most {MAX_CHANNELS} (pass a list of arrays for a batch)"
+    )
+
+
+def _resample(samples: np.ndarray, orig_rate: int, target_rate: int, name: str) -> np.ndarray:
+    if not is_torchaudio_available():
+        raise AudioInputError(
+            f"{name}: resampling {orig_rate} Hz to {target_rate} Hz needs torchaudio (pip install torchaudio), "
+            f"or pass audio already at {target_rate} Hz"
+        )
+    import torchaudio
+
+    return torchaudio.functional.resample(torch.from_numpy(samples), orig_rate, target_rate).numpy()
+
+
+def _as_array(audio, name: str) -> np.ndarray:
+    if isinstance(audio, torch.Tensor):
+        audio = audio.detach().cpu()
+        # numpy has no bfloat16
+        return (audio.float() if audio.dtype == torch.bfloat16 else audio).numpy()
+    if isinstance(audio, np.ndarray):
+        return audio
+    if isinstance(audio, (list, tuple)):
+        try:
+            return np.asarray(audio)
+        except ValueError as error:
+            raise AudioInputError(f"{name}: nested lists of unequal lengths are not one waveform") from error
+    raise AudioInputError(
+        f"{name}: expected a file path, numpy array, torch tensor or list of samples, got {type(audio).__name__}"
+    )
+
+
+def _check_samples(samples: np.ndarray, name: str) -> None:
+    if samples.size == 0:
+        raise AudioInputError(f"{name}: is empty (0 samples)")
+    bad = int(np.count_nonzero(~np.isfinite(samples)))
+    if bad:
+        raise AudioInputError(f"{name}: contains {bad} NaN/Inf samples")
+
+
+def to_mono_16k(
+    audio,
+    sampling_rate: int | None = None,
+    name: str = "audio[0]",
+    target_rate: int = 16000,
+    min_samples: int = 0,
+) -> np.ndarray:
+    """
+    Return `audio` as a validated 1-D float32 numpy array at `target_rate` Hz.
+
+    Args:
+        audio: a file path (`str` / `os.PathLike`, decoded at its own rate; `sampling_rate` is ignored), or samples as
+            a numpy array, torch tensor or list: 1-D, or 2-D with at most 8 channels on the smaller axis (averaged).
+            Floats are taken as they are; int8/int16/int32/uint8 are PCM scaled to [-1, 1).
+        sampling_rate: rate of array input; `None` means it is already at `target_rate`. Other rates are resampled
+            with `torchaudio.functional.resample` defaults.
+        name: how errors refer to array input (files are named by their path).
+        min_samples: fewest samples accepted after resampling (Emotion2Vec-S needs its 400-sample receptive field).
+
+    Raises:
+        AudioInputError: the message starts with the input's name and says what is wrong.
+    """
+    if isinstance(audio, (str, os.PathLike)):
+        name = os.fspath(audio)
+        samples = load_audio_file(audio, target_rate)
+        _check_samples(samples, name)
+    else:
+        if sampling_rate is not None:
+            _check_sampling_rate(sampling_rate, name)
+        samples = _to_mono(_to_float32(_as_array(audio, name), name), name)
+        # Checked before resampling so the NaN/Inf count refers to the user's own samples.
+        _check_samples(samples, name)
+        if sampling_rate is not None and sampling_rate != target_rate:
+            samples = _resample(np.ascontiguousarray(samples), int(sampling_rate), target_rate, name)
+    if samples.shape[0] < min_samples:
+        raise AudioInputError(
+            f"{name}: has {samples.shape[0]} samples at {target_rate} Hz, fewer than the minimum of {min_samples} "
+            f"({1000 * min_samples / target_rate:g} ms)"
+        )
+    return np.ascontiguousarray(samples, dtype=np.float32)
+
+
+def _is_one_waveform(audio) -> bool:
+    if isinstance(audio, (str, os.PathLike, np.ndarray, torch.Tensor)):
+        return True
+    # A flat list of numbers is one waveform, not a batch of scalars.
+    return isinstance(audio, (list, tuple)) and len(audio) > 0 and all(isinstance(x, Number) for x in audio)
+
+
+def to_mono_16k_batch(
+    audios, sampling_rate: int | None = None, target_rate: int = 16000, min_samples: int = 0
+) -> list[np.ndarray]:
+    """[`to_mono_16k`] over one item or a list of items, named `audio[0]`, `audio[1]`, ... (files by their path)."""
+    if _is_one_waveform(audios):
+        audios = [audios]
+    elif not isinstance(audios, (list, tuple)):
+        raise AudioInputError(f"audio: expected a file path, array, tensor or a list, got {type(audios).__name__}")
+    if len(audios) == 0:
+        raise AudioInputError("audio: empty batch (no items)")
+    return [
+        to_mono_16k(audio, sampling_rate, name=f"audio[{i}]", target_rate=target_rate, min_samples=min_samples)
+        for i, audio in enumerate(audios)
+    ]
+
+
+__all__ = ["AudioInputError", "load_audio_file", "to_mono_16k", "to_mono_16k_batch"]
