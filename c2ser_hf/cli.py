@@ -1,0 +1,94 @@
+"""`c2ser-hf` command line: argument parsing only; each command is one library call."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from .modeling.configuration_emotion2vec_s import UTTERANCE_SOURCES
+
+
+def _convert_emotion2vec(args) -> int:
+    from .convert_emotion2vec import convert_emotion2vec
+
+    labels = None
+    if args.labels:
+        path = Path(args.labels)
+        labels = path.read_text(encoding="utf-8").split() if path.is_file() else args.labels.split(",")
+    report = convert_emotion2vec(
+        args.checkpoint, args.out, labels=labels, normalize_waveform=args.normalize_waveform, overwrite=args.overwrite
+    )
+    print(f"converted {report.tensors} tensors ({report.source_format}) into {report.model_class} at {args.out}")
+    if report.dropped:
+        print(f"dropped {len(report.dropped)} pretraining-only tensors: {', '.join(report.dropped)}")
+    if report.labels:
+        print(f"labels: {report.labels}")
+    return 0
+
+
+def _extract_features(args) -> int:
+    import torch
+    from transformers import AutoFeatureExtractor
+
+    from .extract_features import extract_features_to_files
+    from .modeling import Emotion2VecSModel
+
+    model = Emotion2VecSModel.from_pretrained(args.model).to(args.device).eval()
+    feature_extractor = AutoFeatureExtractor.from_pretrained(args.model)
+    with torch.inference_mode():
+        report = extract_features_to_files(
+            model,
+            feature_extractor,
+            args.audio,
+            args.out,
+            level=args.level,
+            utterance_source=args.utterance_source,
+            max_batch_size=args.batch_size,
+        )
+    for reason in report.failed.values():
+        print(f"failed: {reason}", file=sys.stderr)
+    print(f"wrote {len(report.written)} file(s) to {args.out}; {len(report.failed)} failed")
+    return 1 if report.failed else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="c2ser-hf", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    convert = commands.add_parser("convert", help="convert official checkpoints to Hugging Face folders")
+    kinds = convert.add_subparsers(dest="kind", required=True)
+    e2v = kinds.add_parser("emotion2vec", help="emotion2vec / Emotion2Vec-S, fairseq or FunASR checkpoint")
+    e2v.add_argument("--checkpoint", required=True, help="fairseq checkpoint.pt or FunASR model.pt")
+    e2v.add_argument("--out", required=True, help="output folder (written atomically)")
+    e2v.add_argument("--labels", help="class names of a classification layer: comma-separated, or a file")
+    e2v.add_argument(
+        "--normalize-waveform",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="waveform layer norm in the feature extractor (default: the checkpoint's stored `normalize`)",
+    )
+    e2v.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    e2v.set_defaults(func=_convert_emotion2vec)
+
+    extract = commands.add_parser("extract-features", help="Emotion2Vec-S features, one .npy per audio file")
+    extract.add_argument("audio", nargs="+", help="audio files (any format FFmpeg decodes)")
+    extract.add_argument("--model", required=True, help="converted Emotion2Vec-S folder or Hub id")
+    extract.add_argument("--level", choices=("frame", "utterance"), default="frame")
+    extract.add_argument("--utterance-source", choices=UTTERANCE_SOURCES, help="default: the model's config")
+    extract.add_argument("--out", required=True, help="output folder")
+    extract.add_argument("--batch-size", type=int, default=8)
+    extract.add_argument("--device", default="cpu")
+    extract.set_defaults(func=_extract_features)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as error:
+        print(f"c2ser-hf {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
