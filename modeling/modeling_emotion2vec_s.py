@@ -248,10 +248,23 @@ class Emotion2VecSModel(Emotion2VecSPreTrainedModel):
                 f"({self.config.receptive_field} at 16 kHz)"
             )
 
-        features = self.feature_extractor(input_values).transpose(1, 2)
-        features, _ = self.feature_projection(features)
-        frame_mask = torch.arange(features.shape[1], device=features.device)[None, :] < lengths[:, None]
-        frames, extra, hidden_states = self.encoder(features, frame_mask, output_hidden_states=output_hidden_states)
+        sample_lengths = attention_mask.long().sum(-1)
+        if self._run_items_separately(input_values, sample_lengths):
+            parts = [
+                self._encode(input_values[i : i + 1, :n], output_hidden_states)
+                for i, n in enumerate(sample_lengths.tolist())
+            ]
+            frames = nn.utils.rnn.pad_sequence([part[0][0] for part in parts], batch_first=True)
+            extra = None if parts[0][1] is None else torch.cat([part[1] for part in parts])
+            hidden_states = None
+            if output_hidden_states:
+                hidden_states = tuple(
+                    nn.utils.rnn.pad_sequence([part[2][k][0] for part in parts], batch_first=True)
+                    for k in range(len(parts[0][2]))
+                )
+        else:
+            frames, extra, hidden_states = self._encode(input_values, output_hidden_states, lengths)
+        frame_mask = torch.arange(frames.shape[1], device=frames.device)[None, :] < lengths[:, None]
 
         utterance = self.utterance_features(frames, frame_mask, extra, source)
         output = Emotion2VecSModelOutput(
@@ -262,6 +275,24 @@ class Emotion2VecSModel(Emotion2VecSPreTrainedModel):
             hidden_states=hidden_states,
         )
         return output if return_dict else output.to_tuple()
+
+    def _run_items_separately(self, input_values: torch.Tensor, sample_lengths: torch.Tensor) -> bool:
+        """Padded inference batches on CPU run item by item: there the matrix products are already efficient at batch
+        1 and the padded frames (and the larger working set) only cost, measured 0.76x one-by-one speed with 11%
+        padding. On accelerators the batch is computed as one."""
+        return (
+            not self.training
+            and input_values.device.type == "cpu"
+            and input_values.shape[0] > 1
+            and bool((sample_lengths != input_values.shape[1]).any())
+        )
+
+    def _encode(self, input_values, output_hidden_states, frame_lengths=None):
+        features, _ = self.feature_projection(self.feature_extractor(input_values).transpose(1, 2))
+        if frame_lengths is None:
+            frame_lengths = torch.full((features.shape[0],), features.shape[1], device=features.device)
+        frame_mask = torch.arange(features.shape[1], device=features.device)[None, :] < frame_lengths[:, None]
+        return self.encoder(features, frame_mask, output_hidden_states=output_hidden_states)
 
     def utterance_features(
         self, frames: torch.Tensor, frame_mask: torch.Tensor, extra: torch.Tensor | None, source: str
