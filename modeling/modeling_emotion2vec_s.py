@@ -195,10 +195,6 @@ class Emotion2VecSPreTrainedModel(PreTrainedModel):
             input_lengths = torch.div(input_lengths - kernel, stride, rounding_mode="floor") + 1
         return input_lengths
 
-    def frame_lengths(self, attention_mask: torch.Tensor) -> torch.Tensor:
-        """Number of real frames per item from a sample-level attention mask."""
-        return self._get_feat_extract_output_lengths(attention_mask.long().sum(-1))
-
 
 class Emotion2VecSModel(Emotion2VecSPreTrainedModel):
     def __init__(self, config: Emotion2VecSConfig):
@@ -221,9 +217,9 @@ class Emotion2VecSModel(Emotion2VecSPreTrainedModel):
         **kwargs,
     ) -> Emotion2VecSModelOutput | tuple:
         r"""
-        input_values (`torch.FloatTensor` of shape `(batch, samples)`): 16 kHz waveform, zero-padded.
-        attention_mask (`torch.LongTensor` of shape `(batch, samples)`): 1 on real samples. Padded items give the same
-            features as when run alone.
+        input_values (`torch.FloatTensor` of shape `(batch, samples)`): 16 kHz mono waveforms, right-padded.
+        attention_mask (`torch.LongTensor` of shape `(batch, samples)`): 1 on real samples, 0 on the padding at the
+            end. Padded items give the same features as when run alone.
         utterance_source (`str`, *optional*): overrides `config.utterance_source` for this call.
         """
         source = utterance_source or self.config.utterance_source
@@ -240,7 +236,8 @@ class Emotion2VecSModel(Emotion2VecSPreTrainedModel):
 
         if attention_mask is None:
             attention_mask = torch.ones(input_values.shape, dtype=torch.long, device=input_values.device)
-        lengths = self.frame_lengths(attention_mask)
+        sample_lengths = attention_mask.long().sum(-1)
+        lengths = self._get_feat_extract_output_lengths(sample_lengths)
         too_short = (lengths < 1).nonzero().flatten().tolist()
         if too_short:
             raise ValueError(
@@ -248,7 +245,6 @@ class Emotion2VecSModel(Emotion2VecSPreTrainedModel):
                 f"({self.config.receptive_field} at 16 kHz)"
             )
 
-        sample_lengths = attention_mask.long().sum(-1)
         if self._run_items_separately(input_values, sample_lengths):
             parts = [
                 self._encode(input_values[i : i + 1, :n], output_hidden_states)
