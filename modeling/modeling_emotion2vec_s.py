@@ -334,6 +334,14 @@ class Emotion2VecSForSequenceClassification(Emotion2VecSPreTrainedModel):
         self.classifier = Emotion2VecSClassificationHead(config)
         self.post_init()
 
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        # a classifier folder also loads as the bare encoder (AutoModel) under trust_remote_code
+        if self._auto_class is not None:
+            auto_map = dict(getattr(self.config, "auto_map", None) or {})
+            auto_map["AutoModel"] = f"{Emotion2VecSModel.__module__.split('.')[-1]}.Emotion2VecSModel"
+            self.config.auto_map = auto_map
+        return super().save_pretrained(save_directory, *args, **kwargs)
+
     def freeze_base_model(self):
         for param in self.emotion2vec_s.parameters():
             param.requires_grad = False

@@ -176,6 +176,12 @@ def test_auto_classes_for_a_classifier(tmp_path):
     Emotion2VecSFeatureExtractor().save_pretrained(tmp_path)
     assert type(AutoModelForAudioClassification.from_pretrained(tmp_path)) is Emotion2VecSForSequenceClassification
     assert type(AutoFeatureExtractor.from_pretrained(tmp_path)) is Emotion2VecSFeatureExtractor
+    auto_map = AutoConfig.from_pretrained(tmp_path).auto_map
+    assert auto_map["AutoModel"] == "modeling_emotion2vec_s.Emotion2VecSModel"
+    encoder = AutoModel.from_pretrained(tmp_path)
+    assert type(encoder) is Emotion2VecSModel
+    for key, value in encoder.state_dict().items():
+        assert torch.equal(value, model.emotion2vec_s.state_dict()[key]), key
 
 
 REMOTE_SCRIPT = textwrap.dedent(
