@@ -1,8 +1,21 @@
 """Registration of our classes with the transformers Auto classes."""
 
-from transformers import AutoConfig, AutoFeatureExtractor, AutoModel, AutoModelForAudioClassification
+from transformers import (
+    AutoConfig,
+    AutoFeatureExtractor,
+    AutoModel,
+    AutoModelForAudioClassification,
+    AutoModelForMultimodalLM,
+)
 
-from .modeling import Emotion2VecSConfig, Emotion2VecSForSequenceClassification, Emotion2VecSModel
+from .modeling import (
+    C2SERConfig,
+    C2SERForConditionalGeneration,
+    C2SERModel,
+    Emotion2VecSConfig,
+    Emotion2VecSForSequenceClassification,
+    Emotion2VecSModel,
+)
 from .processing import Emotion2VecSFeatureExtractor
 
 
@@ -11,9 +24,15 @@ def register_auto_classes() -> None:
     AutoModel.register(Emotion2VecSConfig, Emotion2VecSModel, exist_ok=True)
     AutoModelForAudioClassification.register(Emotion2VecSConfig, Emotion2VecSForSequenceClassification, exist_ok=True)
     AutoFeatureExtractor.register(Emotion2VecSConfig, Emotion2VecSFeatureExtractor, exist_ok=True)
+    AutoConfig.register(C2SERConfig.model_type, C2SERConfig, exist_ok=True)
+    AutoModel.register(C2SERConfig, C2SERModel, exist_ok=True)
+    AutoModelForMultimodalLM.register(C2SERConfig, C2SERForConditionalGeneration, exist_ok=True)
 
     # save_pretrained writes `auto_map` for registered classes and copies their Hub files beside the weights
     Emotion2VecSConfig.register_for_auto_class("AutoConfig")
     Emotion2VecSModel.register_for_auto_class("AutoModel")
     Emotion2VecSForSequenceClassification.register_for_auto_class("AutoModelForAudioClassification")
     Emotion2VecSFeatureExtractor.register_for_auto_class("AutoFeatureExtractor")
+    C2SERConfig.register_for_auto_class("AutoConfig")
+    C2SERModel.register_for_auto_class("AutoModel")
+    C2SERForConditionalGeneration.register_for_auto_class("AutoModelForMultimodalLM")

@@ -21,6 +21,7 @@ from transformers.models.data2vec.modeling_data2vec_audio import (
     Data2VecAudioPositionalConvLayer,
 )
 
+from .auto_map import map_auto_model_to
 from .configuration_emotion2vec_s import UTTERANCE_SOURCES, Emotion2VecSConfig
 
 
@@ -335,11 +336,7 @@ class Emotion2VecSForSequenceClassification(Emotion2VecSPreTrainedModel):
         self.post_init()
 
     def save_pretrained(self, save_directory, *args, **kwargs):
-        # a classifier folder also loads as the bare encoder (AutoModel) under trust_remote_code
-        if self._auto_class is not None:
-            auto_map = dict(getattr(self.config, "auto_map", None) or {})
-            auto_map["AutoModel"] = f"{Emotion2VecSModel.__module__.split('.')[-1]}.Emotion2VecSModel"
-            self.config.auto_map = auto_map
+        map_auto_model_to(self, Emotion2VecSModel)
         return super().save_pretrained(save_directory, *args, **kwargs)
 
     def freeze_base_model(self):

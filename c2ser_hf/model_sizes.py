@@ -1,0 +1,64 @@
+"""Named C2SER configurations: `full` (the released model's shapes), `small` (benchmarks), `tiny` (tests, demos)."""
+
+from .modeling import C2SERConfig
+
+SIZES = ("tiny", "small", "full")
+
+_REDUCED = {
+    "tiny": dict(
+        audio=dict(d_model=64, encoder_layers=2, encoder_attention_heads=4, encoder_ffn_dim=256),
+        acoustic=dict(
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_prenet_layers=1,
+            num_attention_heads=4,
+            intermediate_size=64,
+            conv_dim=[16] * 7,
+            num_conv_pos_embeddings=2,
+            conv_pos_kernel_size=5,
+            num_conv_pos_embedding_groups=4,
+        ),
+        text=dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2),
+        link=dict(link_hidden_size=64, link_layers=2, link_ffn_dim=96, link_max_positions=500),
+    ),
+    # an LLM of ~55 M parameters: big enough that batching pays as it does at full size
+    "small": dict(
+        audio=dict(d_model=128, encoder_layers=2, encoder_attention_heads=4, encoder_ffn_dim=512),
+        acoustic=dict(
+            hidden_size=64,
+            num_hidden_layers=2,
+            num_prenet_layers=1,
+            num_attention_heads=4,
+            intermediate_size=128,
+            conv_dim=[32] * 7,
+            num_conv_pos_embeddings=2,
+            conv_pos_kernel_size=5,
+            num_conv_pos_embedding_groups=4,
+        ),
+        text=dict(hidden_size=640, intermediate_size=2048, num_hidden_layers=10, num_attention_heads=10, num_key_value_heads=2),
+        link=dict(link_hidden_size=128, link_layers=2, link_ffn_dim=256, link_max_positions=1000),
+    ),
+}
+
+
+def c2ser_config(size: str = "full", vocab_size: int | None = None, speech_token_id: int | None = None,
+                 eos_token_id: int | None = None, **overrides) -> C2SERConfig:
+    """A C2SERConfig of the named size; the token ids come from the tokenizer the model will be paired with."""
+    if size not in SIZES:
+        raise ValueError(f"size must be one of {SIZES}, got {size!r}")
+    text = {"model_type": "qwen2"}
+    if size != "full":
+        text.update(_REDUCED[size]["text"], tie_word_embeddings=False, max_position_embeddings=4096)
+    if vocab_size is not None:
+        text["vocab_size"] = vocab_size
+    if eos_token_id is not None:
+        text.update(eos_token_id=eos_token_id, bos_token_id=eos_token_id, pad_token_id=eos_token_id)
+    values = {"text_config": text}
+    if size != "full":
+        values["audio_config"] = {"model_type": "whisper", **_REDUCED[size]["audio"]}
+        values["acoustic_config"] = {**_REDUCED[size]["acoustic"], "utterance_source": "first_frames"}
+        values.update(_REDUCED[size]["link"])
+    if speech_token_id is not None:
+        values["speech_token_id"] = speech_token_id
+    values.update(overrides)
+    return C2SERConfig(**values)
