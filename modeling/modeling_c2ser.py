@@ -7,6 +7,7 @@ speech ─┬─ log-mel → Whisper encoder (variable length) → causal conv d
 Encoders, link and projection run in fp32 and are cast to the language model's dtype at its input.
 """
 
+import copy
 import math
 
 import torch
@@ -306,6 +307,44 @@ class C2SERForConditionalGeneration(C2SERPreTrainedModel, GenerationMixin):
             hidden_states=outputs.hidden_states,
             attentions=outputs.attentions,
         )
+
+    @torch.no_grad()
+    def score_continuations(self, continuations: list[list[int]], chunk_size: int = 8, **inputs) -> torch.Tensor:
+        """Log-likelihood (batch, len(continuations)) of each token sequence following each item's prompt + speech.
+
+        The prompt and speech run once; every continuation then extends a copy of that prefix's cache, `chunk_size`
+        continuations at a time (the vocabulary-wide log-softmax per position bounds memory).
+        """
+        if not continuations or any(len(c) == 0 for c in continuations):
+            raise ValueError("continuations must be a non-empty list of non-empty token id lists")
+        prefix = self(**inputs, use_cache=True, logits_to_keep=1)
+        first = prefix.logits[:, -1].float().log_softmax(-1)
+        mask = inputs["attention_mask"]
+        batch, device = mask.shape[0], mask.device
+        next_position = mask.long().sum(-1)
+        pad = self.generation_config.pad_token_id or 0
+        scores = []
+        for start in range(0, len(continuations), chunk_size):
+            chunk = continuations[start : start + chunk_size]
+            count, width = len(chunk), max(len(c) for c in chunk)
+            ids = torch.full((count, width), pad, dtype=torch.long, device=device)
+            real = torch.zeros(count, width, dtype=torch.long, device=device)
+            for i, tokens in enumerate(chunk):
+                ids[i, : len(tokens)] = torch.tensor(tokens, device=device)
+                real[i, : len(tokens)] = 1
+            cache = copy.deepcopy(prefix.cache)
+            cache.reorder_cache(torch.arange(batch, device=device).repeat_interleave(count))
+            logits = self(
+                input_ids=ids.repeat(batch, 1),
+                attention_mask=torch.cat([mask.repeat_interleave(count, 0), real.repeat(batch, 1)], dim=1),
+                position_ids=next_position.repeat_interleave(count)[:, None] + torch.arange(width, device=device),
+                cache=cache,
+            ).logits.float()
+            # token j > 0 is predicted at continuation position j - 1; token 0 by the prefix's last position
+            later = logits[:, :-1].log_softmax(-1).gather(-1, ids.repeat(batch, 1)[:, 1:, None])[..., 0]
+            later = (later * real.repeat(batch, 1)[:, 1:]).sum(-1).view(batch, count)
+            scores.append(first.gather(1, ids[:, 0].repeat(batch, 1)) + later)
+        return torch.cat(scores, dim=1)
 
 
 __all__ = ["C2SERPreTrainedModel", "C2SERModel", "C2SERForConditionalGeneration"]

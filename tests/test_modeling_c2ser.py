@@ -242,3 +242,24 @@ def test_loads_with_remote_code_where_the_package_is_absent(model, tmp_path):
     with torch.no_grad():
         local = model.generate(**inputs, max_new_tokens=8, num_beams=1, do_sample=False, repetition_penalty=1.0)
     assert torch.equal(remote, local)
+
+
+def test_scored_continuations_equal_full_forward_likelihoods(model):
+    inputs = clip_inputs(model, [30000, 9000], seed=6)
+    continuations = [[10, 11, 12, EOS_ID], [20, EOS_ID], [30, 31, 32, 33, 34, EOS_ID], [40], [41, 42]]
+    scores = model.score_continuations(continuations, chunk_size=2, **inputs)
+    assert scores.shape == (2, 5)
+    worst = 0.0
+    for i in range(2):
+        item = one_item(inputs, i)
+        for k, tokens in enumerate(continuations):
+            extended = dict(item)
+            extended["input_ids"] = torch.cat([item["input_ids"], torch.tensor([tokens])], dim=1)
+            extended["attention_mask"] = torch.ones_like(extended["input_ids"])
+            with torch.no_grad():
+                logprobs = model(**extended).logits[0].log_softmax(-1)
+            start = item["input_ids"].shape[1]
+            expected = sum(logprobs[start - 1 + j, t].item() for j, t in enumerate(tokens))
+            worst = max(worst, abs(scores[i, k].item() - expected))
+    print(f"score_continuations vs full forward: max abs diff = {worst:.2e}")
+    assert worst <= 1e-4
