@@ -7,16 +7,23 @@ where this package is not installed).
 
 from .registration import register_auto_classes
 from .modeling import (
+    C2SERConfig,
+    C2SERForConditionalGeneration,
+    C2SERModel,
     Emotion2VecSConfig,
     Emotion2VecSForSequenceClassification,
     Emotion2VecSModel,
 )
-from .processing import Emotion2VecSFeatureExtractor
+from .processing import C2SERProcessor, Emotion2VecSFeatureExtractor
 
 register_auto_classes()
 
 __version__ = "0.1.0"
 __all__ = [
+    "C2SERConfig",
+    "C2SERModel",
+    "C2SERForConditionalGeneration",
+    "C2SERProcessor",
     "Emotion2VecSConfig",
     "Emotion2VecSModel",
     "Emotion2VecSForSequenceClassification",

@@ -4,6 +4,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .model_sizes import SIZES
 from .modeling.configuration_emotion2vec_s import UTTERANCE_SOURCES
 
 
@@ -50,6 +51,14 @@ def _extract_features(args) -> int:
     return 1 if report.failed else 0
 
 
+def _new(args) -> int:
+    from .new_model import write_random_c2ser
+
+    write_random_c2ser(args.out, size=args.size, seed=args.seed, tokenizer=args.tokenizer, overwrite=args.overwrite)
+    print(f"wrote a randomly initialised {args.size} C2SER model and processor to {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="c2ser-hf", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -68,6 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     e2v.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     e2v.set_defaults(func=_convert_emotion2vec)
+
+    new = commands.add_parser("new", help="a randomly initialised C2SER model + processor (tests, demos)")
+    new.add_argument("--out", required=True, help="output folder (written atomically)")
+    new.add_argument("--size", choices=SIZES, default="tiny")
+    new.add_argument("--seed", type=int, default=0)
+    new.add_argument("--tokenizer", help="Qwen2 tokenizer folder or Hub id (needed for --size full)")
+    new.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    new.set_defaults(func=_new)
 
     extract = commands.add_parser("extract-features", help="Emotion2Vec-S features, one .npy per audio file")
     extract.add_argument("audio", nargs="+", help="audio files (any format FFmpeg decodes)")

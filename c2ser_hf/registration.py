@@ -6,6 +6,7 @@ from transformers import (
     AutoModel,
     AutoModelForAudioClassification,
     AutoModelForMultimodalLM,
+    AutoProcessor,
 )
 
 from .modeling import (
@@ -16,7 +17,7 @@ from .modeling import (
     Emotion2VecSForSequenceClassification,
     Emotion2VecSModel,
 )
-from .processing import Emotion2VecSFeatureExtractor
+from .processing import C2SERProcessor, Emotion2VecSFeatureExtractor
 
 
 def register_auto_classes() -> None:
@@ -27,6 +28,7 @@ def register_auto_classes() -> None:
     AutoConfig.register(C2SERConfig.model_type, C2SERConfig, exist_ok=True)
     AutoModel.register(C2SERConfig, C2SERModel, exist_ok=True)
     AutoModelForMultimodalLM.register(C2SERConfig, C2SERForConditionalGeneration, exist_ok=True)
+    AutoProcessor.register(C2SERConfig, C2SERProcessor, exist_ok=True)
 
     # save_pretrained writes `auto_map` for registered classes and copies their Hub files beside the weights
     Emotion2VecSConfig.register_for_auto_class("AutoConfig")
@@ -36,3 +38,4 @@ def register_auto_classes() -> None:
     C2SERConfig.register_for_auto_class("AutoConfig")
     C2SERModel.register_for_auto_class("AutoModel")
     C2SERForConditionalGeneration.register_for_auto_class("AutoModelForMultimodalLM")
+    C2SERProcessor.register_for_auto_class("AutoProcessor")

@@ -1,0 +1,278 @@
+"""C2SERProcessor: audio + prompt → C2SER inputs (placeholders expanded, left-padded); answers → text + emotion."""
+
+import os
+from difflib import get_close_matches
+
+import numpy as np
+import torch
+from transformers import BatchFeature, ProcessorMixin, WhisperFeatureExtractor
+
+from .audio_input import AudioInputError, to_mono_16k_batch
+from .emotion_parsing import parse_emotion
+
+# The only two prompts of the released model (UPSTREAM §2.4): stage 2 (implicit CoT) and stage 1 (explicit CoT).
+PROMPTS = {
+    "implicit": (
+        "Please consider the speaking style, content, and directly provide the speaker's emotion in this speech."
+    ),
+    "explicit": "Please describe the speaking style, content, and the speaker's emotional state of this speech.",
+}
+# Upstream ends every target with Qwen's <|endoftext|> (eod_id 151643, UPSTREAM §1.12, §2.1), whatever the
+# tokenizer's own eos is (chat tokenizers say <|im_end|>).
+END_OF_TEXT = "<|endoftext|>"
+IGNORE_INDEX = -100
+MIN_SAMPLES = 400  # Emotion2Vec-S's CNN receptive field: shorter audio gives it no frame
+
+
+def _ceil_div(numerator, denominator):
+    # floor division of the negation: exact for ints, numpy and torch integer tensors alike
+    return -(-numerator // denominator)
+
+
+class C2SERProcessor(ProcessorMixin):
+    r"""
+    Builds C2SER's inputs from audio and a prompt, and turns generated answers into text and an emotion label.
+
+    Per item the text is `prompt + <|speech|> × S (+ target + <|endoftext|>)` with no chat template and no BOS
+    (UPSTREAM §1.9), where S = 2 + `num_acoustic_tokens` + ceil(ceil(T_mel / 2) / `downsample_rate`) is the length of
+    the speech block the model puts in place of the placeholders (UPSTREAM §1.14). Batches are left-padded.
+
+    Args:
+        feature_extractor (`WhisperFeatureExtractor`, *optional*): 80-bin log-mel at 16 kHz, n_fft 400, hop 160
+            (the default when omitted). It is called one item at a time and never pads (UPSTREAM §1.2).
+        tokenizer (Qwen2 tokenizer): the language model's tokenizer. The processor adds `speech_token` to it as a
+            special token when absent and sets it to left padding (also in `init_kwargs`, so that it is saved).
+        speech_token (`str`): the placeholder of one speech position.
+        num_acoustic_tokens (`int`): Emotion2Vec-S vectors in the speech block (10).
+        downsample_rate (`int`): stride of the downsampler after the Whisper encoder (4).
+        normalize_waveform (`bool`): layer-normalise each waveform over its real samples in `input_values`. Off for
+            C2SER, whose Emotion2Vec-S gets the raw waveform (UPSTREAM §4.6).
+        max_mel_frames (`int`): longest accepted audio in mel frames; 3000 (30 s) fills Whisper's position table.
+    """
+
+    def __init__(
+        self,
+        feature_extractor=None,
+        tokenizer=None,
+        speech_token="<|speech|>",
+        num_acoustic_tokens=10,
+        downsample_rate=4,
+        normalize_waveform=False,
+        max_mel_frames=3000,
+        **kwargs,
+    ):
+        if feature_extractor is None:  # the front end of UPSTREAM §1.2
+            feature_extractor = WhisperFeatureExtractor(
+                feature_size=80, sampling_rate=16000, n_fft=400, hop_length=160
+            )
+        if not isinstance(feature_extractor, WhisperFeatureExtractor):
+            raise TypeError(
+                f"feature_extractor must be a WhisperFeatureExtractor, got {type(feature_extractor).__name__}"
+            )
+        if feature_extractor.sampling_rate != 16000:
+            # Emotion2Vec-S reads the same waveform, and it only knows 16 kHz.
+            raise ValueError(f"feature_extractor.sampling_rate must be 16000, got {feature_extractor.sampling_rate}")
+        if tokenizer is None:
+            raise ValueError("C2SERProcessor needs the language model's tokenizer")
+        for name, value, least in (
+            ("num_acoustic_tokens", num_acoustic_tokens, 0),
+            ("downsample_rate", downsample_rate, 1),
+            ("max_mel_frames", max_mel_frames, 1),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise ValueError(f"{name} must be an int >= {least}, got {value!r}")
+        if not isinstance(speech_token, str) or not speech_token:
+            raise ValueError(f"speech_token must be a non-empty str, got {speech_token!r}")
+
+        vocab = tokenizer.get_vocab()
+        if speech_token not in vocab:
+            tokenizer.add_special_tokens({"extra_special_tokens": [speech_token]}, replace_extra_special_tokens=False)
+        # We pad by hand, but callers that pad with the tokenizer (generation, TRL) must pad on the left too;
+        # save_pretrained writes padding_side only when init_kwargs has the key.
+        tokenizer.padding_side = "left"
+        tokenizer.init_kwargs["padding_side"] = "left"
+        self.speech_token = speech_token
+        self.speech_token_id = tokenizer.convert_tokens_to_ids(speech_token)
+        self.eos_token_id = vocab.get(END_OF_TEXT, tokenizer.eos_token_id)
+        if self.eos_token_id is None:
+            raise ValueError(f"the tokenizer has neither {END_OF_TEXT} nor an eos token to end targets with")
+        self.num_acoustic_tokens = num_acoustic_tokens
+        self.downsample_rate = downsample_rate
+        self.normalize_waveform = normalize_waveform
+        self.max_mel_frames = max_mel_frames
+        super().__init__(feature_extractor, tokenizer, **kwargs)
+
+    def __call__(self, audio, mode="implicit", text=None, sampling_rate=None, targets=None, return_tensors="pt"):
+        """
+        Args:
+            audio: one audio or a list: file paths, or arrays / tensors / lists of samples of any dtype, rate and
+                channel layout (see `to_mono_16k`); at least 400 samples and at most `max_mel_frames` (30 s) each.
+            mode (`str` or `list[str]`): `"implicit"`, `"explicit"` (the upstream prompts), or a custom prompt used
+                verbatim; a list gives one per item. Strings close to a mode name ("implict", "Explicit") are refused
+                as typos rather than sent to the model as a prompt.
+            text (`str` or `list[str]`, *optional*): custom prompt(s), the usual processor argument name; give
+                either `text` or a non-default `mode`.
+            sampling_rate (`int`, *optional*): rate of array input; `None` means 16 kHz. Files use their own rate.
+            targets (`str` or `list[str]`, *optional*): answers to train on; they are appended with
+                `<|endoftext|>` and returned as `labels` (-100 on prompt, speech and padding).
+            return_tensors: `"pt"` (default), `"np"` or `None` (numpy).
+
+        Returns:
+            [`BatchFeature`] with `input_ids`, `attention_mask` (left-padded), `input_features` (B, 80, T_mel_max)
+            float32 and `feature_attention_mask` (B, T_mel_max), `input_values` (B, N_max) float32 and
+            `input_values_mask` (B, N_max), both right-padded with zeros, and `labels` when `targets` are given.
+        """
+        if text is not None and mode != "implicit":
+            raise ValueError("give the prompt as `mode` or as `text`, not both")
+        waveforms = to_mono_16k_batch(audio, sampling_rate, self.feature_extractor.sampling_rate, MIN_SAMPLES)
+        names = self._item_names(audio, len(waveforms))
+        prompts = self._prompts(mode if text is None else text, len(waveforms), "mode" if text is None else "text")
+        targets = self._targets(targets, len(waveforms))
+        audio_inputs = self._process_audio(waveforms, names)
+        speech_lengths = self.speech_lengths(audio_inputs["feature_attention_mask"].sum(-1).tolist())
+        text_inputs = self._process_text(prompts, speech_lengths, targets)
+        return BatchFeature({**text_inputs, **audio_inputs}, tensor_type=return_tensors)
+
+    def speech_lengths(self, mel_lengths):
+        """Speech-block length per item from its mel frame count (an int, list, numpy array or torch tensor)."""
+        lengths = np.asarray(mel_lengths) if isinstance(mel_lengths, (list, tuple)) else mel_lengths
+        speech = 2 + self.num_acoustic_tokens + _ceil_div(_ceil_div(lengths, 2), self.downsample_rate)
+        return speech.tolist() if isinstance(mel_lengths, (list, tuple)) else speech
+
+    def post_process(self, generated_ids, skip_special_tokens=True):
+        """
+        Decode generated sequences (a (B, L) tensor/array or lists of ids) into `{"text", "emotion"}` dicts; the
+        emotion is the canonical label of the answer's conclusion, or None. Sequences that still hold the prompt (as
+        `generate` returns them) are cut after their last speech placeholder.
+        """
+        rows = generated_ids.tolist() if hasattr(generated_ids, "tolist") else [list(row) for row in generated_ids]
+        if rows and not isinstance(rows[0], list):
+            rows = [rows]
+        results = []
+        for row in rows:
+            if self.speech_token_id in row:
+                row = row[len(row) - row[::-1].index(self.speech_token_id) :]
+            answer = self.tokenizer.decode(row, skip_special_tokens=skip_special_tokens).strip()
+            results.append({"text": answer, "emotion": parse_emotion(answer)})
+        return results
+
+    @property
+    def model_input_names(self):
+        return [
+            "input_ids", "attention_mask", "input_features", "feature_attention_mask", "input_values",
+            "input_values_mask",
+        ]
+
+    @staticmethod
+    def _item_names(audio, count):
+        # as `to_mono_16k_batch` names them in its errors
+        items = audio if isinstance(audio, (list, tuple)) and len(audio) == count else [audio]
+        return [os.fspath(x) if isinstance(x, (str, os.PathLike)) else f"audio[{i}]" for i, x in enumerate(items)]
+
+    def _prompts(self, mode, count, name):
+        if isinstance(mode, (list, tuple)):
+            if len(mode) != count:
+                raise ValueError(f"{name}: {len(mode)} prompts for {count} audio items")
+            return [self._prompt(item, f"{name}[{i}]") for i, item in enumerate(mode)]
+        return [self._prompt(mode, name)] * count
+
+    def _prompt(self, mode, name):
+        if not isinstance(mode, str):
+            raise TypeError(f"{name}: expected 'implicit', 'explicit' or a prompt string, got {type(mode).__name__}")
+        if mode in PROMPTS:
+            return PROMPTS[mode]
+        if not mode.strip():
+            raise ValueError(f"{name}: the prompt is empty")
+        if self.speech_token in mode:
+            raise ValueError(f"{name}: the prompt contains the speech placeholder {self.speech_token}")
+        typo = get_close_matches(mode.strip().lower(), PROMPTS, n=1, cutoff=0.75)
+        if typo:
+            raise ValueError(
+                f"{name}: {mode!r} is not a mode (did you mean {typo[0]!r}?); modes are {tuple(PROMPTS)}, "
+                "other strings are prompts"
+            )
+        return mode
+
+    def _targets(self, targets, count):
+        if targets is None:
+            return None
+        targets = [targets] if isinstance(targets, str) else targets
+        if not isinstance(targets, (list, tuple)) or len(targets) != count:
+            raise ValueError(f"targets: expected a list of {count} strings, one per audio item, got {targets!r:.80}")
+        for i, target in enumerate(targets):
+            if not isinstance(target, str) or not target.strip():
+                raise ValueError(f"targets[{i}]: expected a non-empty str, got {target!r}")
+            if self.speech_token in target:
+                raise ValueError(f"targets[{i}]: contains the speech placeholder {self.speech_token}")
+        return list(targets)
+
+    def _process_audio(self, waveforms, names):
+        rate, hop = self.feature_extractor.sampling_rate, self.feature_extractor.hop_length
+        for name, waveform in zip(names, waveforms):
+            if len(waveform) // hop > self.max_mel_frames:
+                raise AudioInputError(
+                    f"{name}: {len(waveform) / rate:.2f} s is {len(waveform) // hop} mel frames, more than "
+                    f"max_mel_frames={self.max_mel_frames} ({self.max_mel_frames * hop / rate:g} s); "
+                    "split longer audio into windows"
+                )
+        # One item per call with no padding: the log-mel's dynamic-range max runs over the utterance alone and the
+        # tail frames see no padded samples, as upstream (UPSTREAM §1.2). No truncation either: it cuts at 30 s.
+        features = [
+            self.feature_extractor(
+                waveform, sampling_rate=rate, padding="do_not_pad", truncation=False, return_tensors="np"
+            )["input_features"][0]
+            for waveform in waveforms
+        ]
+        if self.normalize_waveform:
+            waveforms = [
+                torch.nn.functional.layer_norm(torch.from_numpy(w), w.shape).numpy() for w in waveforms
+            ]
+        input_features, feature_mask = self._pad_right([f.T for f in features])
+        input_values, values_mask = self._pad_right(waveforms)
+        return {
+            "input_features": input_features.transpose(0, 2, 1),
+            "feature_attention_mask": feature_mask,
+            "input_values": input_values,
+            "input_values_mask": values_mask,
+        }
+
+    @staticmethod
+    def _pad_right(arrays):
+        """Stack arrays of shape (length, ...) into (B, max_length, ...) zero-padded, with a (B, max_length) mask."""
+        longest = max(len(a) for a in arrays)
+        padded = np.zeros((len(arrays), longest, *arrays[0].shape[1:]), dtype=np.float32)
+        mask = np.zeros((len(arrays), longest), dtype=np.int32)
+        for i, array in enumerate(arrays):
+            padded[i, : len(array)] = array
+            mask[i, : len(array)] = 1
+        return padded, mask
+
+    def _process_text(self, prompts, speech_lengths, targets):
+        tokenizer = self.tokenizer
+        prompt_ids = tokenizer(prompts, add_special_tokens=False)["input_ids"]
+        target_ids = None if targets is None else tokenizer(targets, add_special_tokens=False)["input_ids"]
+        sequences, labels = [], []
+        for i, (prompt, length) in enumerate(zip(prompt_ids, speech_lengths)):
+            ids = prompt + [self.speech_token_id] * length
+            labels.append([IGNORE_INDEX] * len(ids))
+            if target_ids is not None:
+                answer = target_ids[i] + [self.eos_token_id]
+                ids, labels[i] = ids + answer, labels[i] + answer
+            sequences.append(ids)
+
+        pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos_token_id
+        longest = max(len(ids) for ids in sequences)
+        input_ids = np.full((len(sequences), longest), pad_id, dtype=np.int64)
+        attention_mask = np.zeros((len(sequences), longest), dtype=np.int64)
+        label_ids = np.full((len(sequences), longest), IGNORE_INDEX, dtype=np.int64)
+        for i, (ids, item_labels) in enumerate(zip(sequences, labels)):
+            input_ids[i, longest - len(ids) :] = ids
+            attention_mask[i, longest - len(ids) :] = 1
+            label_ids[i, longest - len(ids) :] = item_labels
+        text_inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if targets is not None:
+            text_inputs["labels"] = label_ids
+        return text_inputs
+
+
+__all__ = ["C2SERProcessor", "PROMPTS"]
