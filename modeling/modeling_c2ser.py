@@ -346,5 +346,21 @@ class C2SERForConditionalGeneration(C2SERPreTrainedModel, GenerationMixin):
             scores.append(first.gather(1, ids[:, 0].repeat(batch, 1)) + later)
         return torch.cat(scores, dim=1)
 
+    @torch.no_grad()
+    def emotion_probabilities(
+        self, candidate_emotions: list[int], candidates: list[list[int]], chunk_size: int = 8, **inputs
+    ) -> torch.Tensor:
+        """(batch, emotions) probabilities: per emotion, the log-sum-exp of its candidate answers' likelihoods
+        (every wording, both languages), then a softmax over emotions. The processor's `emotion_candidates()`
+        gives both lists; columns follow its emotion order."""
+        if len(candidate_emotions) != len(candidates):
+            raise ValueError(f"{len(candidate_emotions)} emotion indices for {len(candidates)} candidates")
+        scores = self.score_continuations(candidates, chunk_size=chunk_size, **inputs)
+        owner = torch.tensor(candidate_emotions, device=scores.device)
+        per_emotion = torch.stack(
+            [scores[:, owner == emotion].logsumexp(-1) for emotion in range(int(owner.max()) + 1)], dim=-1
+        )
+        return per_emotion.softmax(-1)
+
 
 __all__ = ["C2SERPreTrainedModel", "C2SERModel", "C2SERForConditionalGeneration"]

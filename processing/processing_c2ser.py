@@ -8,7 +8,8 @@ import torch
 from transformers import BatchFeature, ProcessorMixin, WhisperFeatureExtractor
 
 from .audio_input import AudioInputError, to_mono_16k_batch
-from .emotion_parsing import parse_emotion
+from .emotion_parsing import EMOTIONS, parse_emotion
+from .emotion_scoring import answer_candidates
 
 # The only two prompts of the released model (UPSTREAM §2.4): stage 2 (implicit CoT) and stage 1 (explicit CoT).
 PROMPTS = {
@@ -155,6 +156,19 @@ class C2SERProcessor(ProcessorMixin):
             answer = self.tokenizer.decode(row, skip_special_tokens=skip_special_tokens).strip()
             results.append({"text": answer, "emotion": parse_emotion(answer)})
         return results
+
+    def emotion_candidates(self) -> tuple[list[int], list[list[int]]]:
+        """(emotion index in `EMOTIONS` per candidate, candidate token ids) for
+        `C2SERForConditionalGeneration.emotion_probabilities`: the implicit answers for every wording of every
+        emotion, in both languages. Use with `mode="implicit"` inputs."""
+        if getattr(self, "_emotion_candidates", None) is None:
+            self._emotion_candidates = answer_candidates(self.tokenizer, self.eos_token_id)
+        return self._emotion_candidates
+
+    @staticmethod
+    def label_scores(probabilities) -> list[dict[str, float]]:
+        """(batch, 7) probabilities → per item `{emotion: probability}` in `EMOTIONS` order."""
+        return [dict(zip(EMOTIONS, (float(p) for p in row))) for row in probabilities]
 
     @property
     def model_input_names(self):

@@ -63,3 +63,31 @@ def test_processor_and_model_that_disagree_raise(folder, audio):
     mismatched = C2SERProcessor(tokenizer=processor.tokenizer, num_acoustic_tokens=3)
     with pytest.raises(ValueError, match="placeholder count per item"):
         model(**mismatched(audio[0]))
+
+
+def test_emotion_probabilities_from_answer_likelihoods(folder, audio):
+    processor = AutoProcessor.from_pretrained(folder)
+    model = AutoModelForMultimodalLM.from_pretrained(folder).eval()
+    emotions, candidates = processor.emotion_candidates()
+    assert sorted(set(emotions)) == list(range(7)) and len(candidates) == len(emotions)
+    # the English implicit answer for "happiness", ending with <|endoftext|>
+    english = processor.tokenizer("The emotion of this speech is happiness.", add_special_tokens=False)["input_ids"]
+    assert english + [processor.eos_token_id] in candidates
+    inputs = processor(audio, mode="implicit")
+    probabilities = model.emotion_probabilities(emotions, candidates, **inputs)
+    assert probabilities.shape == (3, 7)
+    assert torch.allclose(probabilities.sum(-1), torch.ones(3), atol=1e-5)
+
+    # the definition: per emotion, log-sum-exp of its candidates' likelihoods, then a softmax
+    scores = model.score_continuations(candidates, **inputs)
+    owner = torch.tensor(emotions)
+    expected = torch.stack([scores[:, owner == e].logsumexp(-1) for e in range(7)], -1).softmax(-1)
+    assert torch.allclose(probabilities, expected, atol=1e-6)
+    labelled = processor.label_scores(probabilities)
+    assert list(labelled[0]) == list(EMOTIONS)
+
+    # one-by-one equals batched
+    alone = model.emotion_probabilities(emotions, candidates, **processor(audio[1], mode="implicit"))
+    diff = (alone[0] - probabilities[1]).abs().max().item()
+    print(f"emotion probabilities batched vs alone: max abs diff = {diff:.2e}")
+    assert diff <= 1e-5
