@@ -32,3 +32,27 @@ def test_constraints_pin_what_setup_cfg_requires():
     requirements = re.findall(r"^\s{4}([A-Za-z0-9_\-]+)[<>=]", setup, flags=re.M)
     unpinned = sorted({r.lower().replace("_", "-") for r in requirements} - pins)
     assert not unpinned, f"setup.cfg requires packages that constraints.txt does not pin: {unpinned}"
+
+
+def test_c2ser_quickstart_runs_as_written(tmp_path, monkeypatch):
+    import os
+    import shutil
+    import subprocess
+
+    from audio_fixtures import speech, tone
+
+    section = (ROOT / "README.md").read_text(encoding="utf-8").split("\n## Quickstart: C²SER\n", 1)[1].split("\n## ", 1)[0]
+    (command,) = [line for block in re.findall(r"```bash\n(.*?)```", section, flags=re.S) for line in block.splitlines() if line]
+    (python_code,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    monkeypatch.chdir(tmp_path)
+    speech(tmp_path / "a.wav", "What a wonderful surprise!")
+    tone(tmp_path / "b.wav", seconds=2.0, rate=44100, channels=2)
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", "b.wav", "b.mp3"], check=True)
+    os.remove("b.wav")
+    executable = shutil.which(command.split()[0])
+    result = subprocess.run([executable, *command.split()[1:]], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    namespace = {}
+    exec(compile(python_code, "README.md", "exec"), namespace)
+    assert len(namespace["answers"]) == 2 and set(namespace["answers"][0]) == {"text", "emotion"}
+    assert abs(sum(namespace["scores"][1].values()) - 1) < 1e-5
