@@ -6,10 +6,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def fenced_commands(markdown: str, heading: str) -> list[str]:
+def fenced_blocks(markdown: str, heading: str, language: str) -> list[str]:
     section = markdown.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```bash\n(.*?)```", section, flags=re.S)
-    return [line.strip() for block in blocks for line in block.splitlines() if line.strip()]
+    return re.findall(rf"```{language}\n(.*?)```", section, flags=re.S)
+
+
+def fenced_commands(markdown: str, heading: str) -> list[str]:
+    return [line.strip() for block in fenced_blocks(markdown, heading, "bash") for line in block.splitlines() if line.strip()]
 
 
 def test_ci_runs_exactly_the_readme_commands():
@@ -41,9 +44,9 @@ def test_c2ser_quickstart_runs_as_written(tmp_path, monkeypatch):
 
     from audio_fixtures import speech, tone
 
-    section = (ROOT / "README.md").read_text(encoding="utf-8").split("\n## Quickstart: C²SER\n", 1)[1].split("\n## ", 1)[0]
-    (command,) = [line for block in re.findall(r"```bash\n(.*?)```", section, flags=re.S) for line in block.splitlines() if line]
-    (python_code,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (command,) = fenced_commands(readme, "Quickstart: C²SER")
+    (python_code,) = fenced_blocks(readme, "Quickstart: C²SER", "python")
     monkeypatch.chdir(tmp_path)
     speech(tmp_path / "a.wav", "What a wonderful surprise!")
     tone(tmp_path / "b.wav", seconds=2.0, rate=44100, channels=2)
