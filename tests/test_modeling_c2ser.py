@@ -1,9 +1,6 @@
 """C2SER on a tiny configuration: connector numerics against the UPSTREAM formulas, generation, saving."""
 
 import math
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -15,17 +12,11 @@ import c2ser_hf  # noqa: F401  (registers the Auto classes)
 from c2ser_hf.model_sizes import c2ser_config
 from c2ser_hf.modeling import C2SERForConditionalGeneration, C2SERModel
 
+from test_helpers import randomized, run_without_package
+
 SPEECH_ID, EOS_ID, VOCAB = 299, 1, 300
 PROMPT = [5, 6, 7, 8]
 
-
-def randomized(model):
-    generator = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for name, param in model.named_parameters():
-            if param.dim() == 1 or "extra_tokens" in name or "alibi_scale" in name:
-                param.add_(0.2 * torch.randn(param.shape, generator=generator))
-    return model.eval()
 
 
 @pytest.fixture(scope="module")
@@ -200,26 +191,17 @@ def test_encoders_stay_fp32_under_a_bf16_language_model(model, tmp_path):
     assert greedy(loaded, inputs).shape == (1, 8)
 
 
-REMOTE_SCRIPT = textwrap.dedent(
-    """
-    import sys, importlib.abc, torch
+REMOTE_SCRIPT = """
+import torch
+from transformers import AutoModelForMultimodalLM
 
-    class BlockPackage(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] == "c2ser_hf":
-                raise ImportError("c2ser_hf is deliberately unavailable")
-
-    sys.meta_path.insert(0, BlockPackage())
-    from transformers import AutoModelForMultimodalLM
-    model = AutoModelForMultimodalLM.from_pretrained(sys.argv[1], trust_remote_code=True).eval()
-    assert not any(m.split(".")[0] == "c2ser_hf" for m in sys.modules)
-    inputs = torch.load(sys.argv[2])
-    with torch.no_grad():
-        out = model.generate(**inputs, max_new_tokens=8, num_beams=1, do_sample=False, repetition_penalty=1.0)
-    torch.save(out, sys.argv[3])
-    print(type(model).__module__)
-    """
-)
+model = AutoModelForMultimodalLM.from_pretrained(sys.argv[1], trust_remote_code=True).eval()
+inputs = torch.load(sys.argv[2])
+with torch.no_grad():
+    out = model.generate(**inputs, max_new_tokens=8, num_beams=1, do_sample=False, repetition_penalty=1.0)
+torch.save(out, sys.argv[3])
+print(type(model).__module__)
+"""
 
 
 def test_loads_with_remote_code_where_the_package_is_absent(model, tmp_path):
@@ -229,13 +211,7 @@ def test_loads_with_remote_code_where_the_package_is_absent(model, tmp_path):
     assert {"modeling_c2ser.py", "modeling_c2ser_whisper.py", "modeling_emotion2vec_s.py"} <= copied
     inputs = clip_inputs(model, [20000, 9000], seed=5)
     torch.save(inputs, tmp_path / "inputs.pt")
-    script = tmp_path / "remote.py"
-    script.write_text(REMOTE_SCRIPT)
-    env = {"HF_HUB_OFFLINE": "1", "HF_MODULES_CACHE": str(tmp_path / "modules"), "PATH": "/usr/bin:/bin"}
-    result = subprocess.run(
-        [sys.executable, "-P", str(script), str(folder), str(tmp_path / "inputs.pt"), str(tmp_path / "out.pt")],
-        capture_output=True, text=True, cwd=tmp_path, env=env,
-    )
+    result = run_without_package(REMOTE_SCRIPT, [folder, tmp_path / "inputs.pt", tmp_path / "out.pt"], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "transformers_modules" in result.stdout
     remote = torch.load(tmp_path / "out.pt")

@@ -1,9 +1,5 @@
 """Emotion2VecSModel / ForSequenceClassification on a tiny config: padding, outputs, saving, remote code."""
 
-import subprocess
-import sys
-import textwrap
-
 import numpy as np
 import pytest
 import torch
@@ -13,6 +9,8 @@ import c2ser_hf  # noqa: F401  (registers the Auto classes)
 from c2ser_hf.modeling import Emotion2VecSConfig, Emotion2VecSForSequenceClassification, Emotion2VecSModel
 from c2ser_hf.modeling.modeling_emotion2vec_s import alibi_slopes
 from c2ser_hf.processing import Emotion2VecSFeatureExtractor
+
+from test_helpers import randomized, run_without_package
 
 
 def tiny_config(**overrides):
@@ -33,15 +31,6 @@ def tiny_config(**overrides):
     values.update(overrides)
     return Emotion2VecSConfig(**values)
 
-
-def randomized(model):
-    """Random norms, tokens and ALiBi scales, so that no part of the network is trivially neutral."""
-    generator = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for name, param in model.named_parameters():
-            if param.dim() == 1 or "extra_tokens" in name or "alibi_scale" in name:
-                param.add_(0.2 * torch.randn(param.shape, generator=generator))
-    return model.eval()
 
 
 @pytest.fixture(scope="module")
@@ -184,31 +173,20 @@ def test_auto_classes_for_a_classifier(tmp_path):
         assert torch.equal(value, model.emotion2vec_s.state_dict()[key]), key
 
 
-REMOTE_SCRIPT = textwrap.dedent(
-    """
-    import sys, importlib.abc
+REMOTE_SCRIPT = """
+import numpy as np, torch
+from transformers import AutoFeatureExtractor, AutoModel
 
-    class BlockPackage(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] == "c2ser_hf":
-                raise ImportError("c2ser_hf is deliberately unavailable")
-
-    sys.meta_path.insert(0, BlockPackage())
-    import numpy as np, torch
-    from transformers import AutoFeatureExtractor, AutoModel
-
-    folder = sys.argv[1]
-    model = AutoModel.from_pretrained(folder, trust_remote_code=True).eval()
-    extractor = AutoFeatureExtractor.from_pretrained(folder, trust_remote_code=True)
-    assert not any(m.split(".")[0] == "c2ser_hf" for m in sys.modules), "c2ser_hf was imported"
-    wave = np.load(sys.argv[2])
-    inputs = extractor([wave, wave[:5000]], sampling_rate=16000, return_tensors="pt")
-    with torch.no_grad():
-        out = model(**inputs)
-    np.save(sys.argv[3], out.last_hidden_state.numpy())
-    print(type(model).__module__)
-    """
-)
+folder = sys.argv[1]
+model = AutoModel.from_pretrained(folder, trust_remote_code=True).eval()
+extractor = AutoFeatureExtractor.from_pretrained(folder, trust_remote_code=True)
+wave = np.load(sys.argv[2])
+inputs = extractor([wave, wave[:5000]], sampling_rate=16000, return_tensors="pt")
+with torch.no_grad():
+    out = model(**inputs)
+np.save(sys.argv[3], out.last_hidden_state.numpy())
+print(type(model).__module__)
+"""
 
 
 def test_loads_with_remote_code_where_the_package_is_absent(model, tmp_path):
@@ -219,16 +197,7 @@ def test_loads_with_remote_code_where_the_package_is_absent(model, tmp_path):
     assert "modeling_emotion2vec_s.py" in copied and "configuration_emotion2vec_s.py" in copied
     wave = np.random.default_rng(5).normal(0, 0.1, 9000).astype(np.float32)
     np.save(tmp_path / "wave.npy", wave)
-    script = tmp_path / "remote.py"
-    script.write_text(REMOTE_SCRIPT)
-    env = {"HF_HUB_OFFLINE": "1", "HF_MODULES_CACHE": str(tmp_path / "modules"), "PATH": "/usr/bin:/bin"}
-    result = subprocess.run(
-        [sys.executable, "-P", str(script), str(folder), str(tmp_path / "wave.npy"), str(tmp_path / "out.npy")],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-    )
+    result = run_without_package(REMOTE_SCRIPT, [folder, tmp_path / "wave.npy", tmp_path / "out.npy"], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "transformers_modules" in result.stdout
     remote = np.load(tmp_path / "out.npy")

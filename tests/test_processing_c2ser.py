@@ -1,9 +1,5 @@
 """C2SERProcessor with the real WhisperFeatureExtractor and the tiny offline Qwen2 tokenizer; audio made here."""
 
-import subprocess
-import sys
-import textwrap
-
 import librosa
 import numpy as np
 import pytest
@@ -12,6 +8,7 @@ import torch
 from transformers import AutoProcessor, AutoTokenizer, Qwen2Tokenizer, WhisperFeatureExtractor
 
 from audio_fixtures import tone
+from test_helpers import run_without_package
 import c2ser_hf  # noqa: F401  (registers AutoProcessor)
 from c2ser_hf.processing.audio_input import AudioInputError, to_mono_16k
 from c2ser_hf.processing.processing_c2ser import PROMPTS, C2SERProcessor
@@ -288,26 +285,15 @@ def test_auto_processor_after_import(tmp_path):
     assert type(loaded) is C2SERProcessor and loaded.num_acoustic_tokens == 3
 
 
-REMOTE_SCRIPT = textwrap.dedent(
-    """
-    import sys, importlib.abc
+REMOTE_SCRIPT = """
+import numpy as np
+from transformers import AutoProcessor
 
-    class BlockPackage(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] == "c2ser_hf":
-                raise ImportError("c2ser_hf is deliberately unavailable")
-
-    sys.meta_path.insert(0, BlockPackage())
-    import numpy as np
-    from transformers import AutoProcessor
-
-    processor = AutoProcessor.from_pretrained(sys.argv[1], trust_remote_code=True)
-    assert not any(m.split(".")[0] == "c2ser_hf" for m in sys.modules), "c2ser_hf was imported"
-    inputs = processor(list(np.load(sys.argv[2])), targets=["a", "b"], return_tensors="np")
-    np.savez(sys.argv[3], **inputs)
-    print(type(processor).__module__, processor.tokenizer.padding_side, processor.post_process(inputs["input_ids"]))
-    """
-)
+processor = AutoProcessor.from_pretrained(sys.argv[1], trust_remote_code=True)
+inputs = processor(list(np.load(sys.argv[2])), targets=["a", "b"], return_tensors="np")
+np.savez(sys.argv[3], **inputs)
+print(type(processor).__module__, processor.tokenizer.padding_side, processor.post_process(inputs["input_ids"]))
+"""
 
 
 def test_loads_with_remote_code_where_the_package_is_absent(tmp_path):
@@ -316,15 +302,7 @@ def test_loads_with_remote_code_where_the_package_is_absent(tmp_path):
     assert {"processing_c2ser.py", "audio_input.py", "emotion_parsing.py"} <= {p.name for p in folder.glob("*.py")}
     items = np.stack([wave(12000), wave(12000, seed=1)])
     np.save(tmp_path / "waves.npy", items)
-    (tmp_path / "remote.py").write_text(REMOTE_SCRIPT)
-    env = {"HF_HUB_OFFLINE": "1", "HF_MODULES_CACHE": str(tmp_path / "modules"), "PATH": "/usr/bin:/bin"}
-    result = subprocess.run(
-        [sys.executable, "-P", "remote.py", str(folder), "waves.npy", "out.npz"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-    )
+    result = run_without_package(REMOTE_SCRIPT, [folder, "waves.npy", "out.npz"], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "transformers_modules" in result.stdout and " left " in result.stdout
     remote = np.load(tmp_path / "out.npz")
