@@ -59,6 +59,36 @@ def _new(args) -> int:
     return 0
 
 
+def _predict(args) -> int:
+    import json
+
+    import torch
+    from transformers import AutoModelForMultimodalLM, AutoProcessor
+
+    from .predict import predict
+
+    dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[args.dtype]
+    processor = AutoProcessor.from_pretrained(args.model)
+    model = AutoModelForMultimodalLM.from_pretrained(args.model, dtype=dtype).to(args.device).eval()
+    generate_kwargs = {"max_new_tokens": args.max_new_tokens} if args.max_new_tokens else {}
+    if args.greedy:
+        generate_kwargs.update(num_beams=1, do_sample=False)
+    results = predict(model, processor, args.audio, mode=args.mode, scores=args.scores, batch_size=args.batch_size,
+                      **generate_kwargs)
+    for result in results:
+        if args.json:
+            print(json.dumps(result, ensure_ascii=False))
+        elif "error" in result:
+            print(f"{result['file']}: error: {result['error']}")
+        else:
+            score = f" ({result['scores'][result['emotion']]:.2f})" if "scores" in result else ""
+            print(f"{result['file']}: {result['emotion']}{score}  {result['text']}")
+    failed = [r for r in results if "error" in r]
+    for result in failed:
+        print(f"failed: {result['error']}", file=sys.stderr)
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="c2ser-hf", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -85,6 +115,20 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--tokenizer", help="Qwen2 tokenizer folder or Hub id (needed for --size full)")
     new.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     new.set_defaults(func=_new)
+
+    predict = commands.add_parser("predict", help="emotion (and explanation) for audio files")
+    predict.add_argument("audio", nargs="+", help="audio files (any format FFmpeg decodes; > 30 s is windowed)")
+    predict.add_argument("--model", required=True, help="C2SER folder or Hub id")
+    predict.add_argument("--mode", default="implicit", help="implicit, explicit (chain of thought) or a custom prompt")
+    predict.add_argument("--scores", action="store_true", help="probabilities of the 7 emotions; label = their argmax")
+    predict.add_argument("--json", action="store_true", help="one JSON object per input")
+    predict.add_argument("--batch-size", type=int, default=8)
+    predict.add_argument("--device", default="cpu")
+    predict.add_argument("--dtype", choices=("float32", "bfloat16", "float16"), default="float32",
+                         help="dtype of the language model (encoders stay float32)")
+    predict.add_argument("--max-new-tokens", type=int, help="default: the model's generation config (400)")
+    predict.add_argument("--greedy", action="store_true", help="greedy decoding instead of the 4-beam default")
+    predict.set_defaults(func=_predict)
 
     extract = commands.add_parser("extract-features", help="Emotion2Vec-S features, one .npy per audio file")
     extract.add_argument("audio", nargs="+", help="audio files (any format FFmpeg decodes)")

@@ -171,4 +171,12 @@ def to_mono_16k_batch(
     ]
 
 
-__all__ = ["AudioInputError", "load_audio_file", "to_mono_16k", "to_mono_16k_batch"]
+def split_windows(waveform: np.ndarray, max_samples: int) -> list[tuple[int, int]]:
+    """(start, end) sample bounds of the fewest equal-length windows of at most `max_samples` that cover the
+    waveform: 40 s at a 30 s limit gives two 20 s windows rather than 30 s + a 10 s remainder."""
+    count = -(-len(waveform) // max_samples)
+    bounds = [round(i * len(waveform) / count) for i in range(count + 1)]
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
+__all__ = ["AudioInputError", "load_audio_file", "split_windows", "to_mono_16k", "to_mono_16k_batch"]
