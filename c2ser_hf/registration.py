@@ -1,4 +1,4 @@
-"""Registration of our classes with the transformers Auto classes."""
+"""Registration of our classes with the transformers Auto classes and of our pipeline task."""
 
 from transformers import (
     AutoConfig,
@@ -8,6 +8,7 @@ from transformers import (
     AutoModelForMultimodalLM,
     AutoProcessor,
 )
+from transformers.pipelines import PIPELINE_REGISTRY
 
 from .modeling import (
     C2SERConfig,
@@ -17,7 +18,10 @@ from .modeling import (
     Emotion2VecSForSequenceClassification,
     Emotion2VecSModel,
 )
+from .pipeline import SpeechEmotionRecognitionPipeline
 from .processing import C2SERProcessor, Emotion2VecSFeatureExtractor
+
+PIPELINE_TASK = "speech-emotion-recognition"
 
 
 def register_auto_classes() -> None:
@@ -29,6 +33,11 @@ def register_auto_classes() -> None:
     AutoModel.register(C2SERConfig, C2SERModel, exist_ok=True)
     AutoModelForMultimodalLM.register(C2SERConfig, C2SERForConditionalGeneration, exist_ok=True)
     AutoProcessor.register(C2SERConfig, C2SERProcessor, exist_ok=True)
+    if PIPELINE_TASK not in PIPELINE_REGISTRY.supported_tasks:
+        PIPELINE_REGISTRY.register_pipeline(
+            PIPELINE_TASK, pipeline_class=SpeechEmotionRecognitionPipeline, pt_model=AutoModelForMultimodalLM,
+            type="multimodal",
+        )
 
     # save_pretrained writes `auto_map` for registered classes and copies their Hub files beside the weights
     Emotion2VecSConfig.register_for_auto_class("AutoConfig")
