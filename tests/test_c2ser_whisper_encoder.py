@@ -194,3 +194,19 @@ def test_refuses_malformed_input():
         model(features, torch.ones(2, 29))
     with pytest.raises(ValueError, match="feature_attention_mask"):
         model(features, attention_mask=torch.ones(2, 30))
+
+
+def test_matches_openai_whisper_on_real_30_s_and_4_s_lengths():
+    """Whisper-medium's 1500 positions: a real 30 s input (3000 frames) and the 4.10 s worked example (410 frames,
+    UPSTREAM §1.14) at tiny width."""
+    reference = randomized(whisper.model.AudioEncoder(n_mels=80, n_ctx=1500, n_state=64, n_head=4, n_layer=2), seed=3)
+    model = C2SERWhisperEncoder(tiny_config(max_source_positions=1500)).eval()
+    model.load_state_dict(openai_state_dict_to_hf(reference.state_dict()), strict=True)
+    thirty, example = mel(3000, 410, seed=4)
+    with torch.no_grad():
+        diff_30 = (model(thirty[None]).last_hidden_state - reference(thirty[None])).abs().max().item()
+        short = model(example[None]).last_hidden_state
+        diff_4 = (short - openai_variable_length(reference, example[None])).abs().max().item()
+    print(f"\nopenai-whisper, 30 s (3000 frames): max abs diff {diff_30:.2e}; 410 frames: {diff_4:.2e}")
+    assert short.shape[1] == 205
+    assert diff_30 <= 1e-4 and diff_4 <= 1e-4
