@@ -38,24 +38,32 @@ def test_constraints_pin_what_setup_cfg_requires():
 
 
 def test_c2ser_quickstart_runs_as_written(tmp_path, monkeypatch):
+    import json
     import os
+    import shlex
     import shutil
     import subprocess
 
     from audio_fixtures import speech, tone
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    (command,) = fenced_commands(readme, "Quickstart: C²SER")
-    (python_code,) = fenced_blocks(readme, "Quickstart: C²SER", "python")
+    commands = fenced_commands(readme, "Quickstart: C²SER")
+    quickstart, pipeline_example = fenced_blocks(readme, "Quickstart: C²SER", "python")
     monkeypatch.chdir(tmp_path)
     speech(tmp_path / "a.wav", "What a wonderful surprise!")
     tone(tmp_path / "b.wav", seconds=2.0, rate=44100, channels=2)
     subprocess.run(["ffmpeg", "-loglevel", "error", "-i", "b.wav", "b.mp3"], check=True)
     os.remove("b.wav")
-    executable = shutil.which(command.split()[0])
-    result = subprocess.run([executable, *command.split()[1:]], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
+    new, predict = (shlex.split(command) for command in commands)
+    for command in (new, predict):
+        result = subprocess.run([shutil.which(command[0]), *command[1:]], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+    predictions = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [p["file"] for p in predictions] == ["a.wav", "b.mp3"] and all(len(p["scores"]) == 7 for p in predictions)
+
     namespace = {}
-    exec(compile(python_code, "README.md", "exec"), namespace)
+    exec(compile(quickstart, "README.md", "exec"), namespace)
     assert len(namespace["answers"]) == 2 and set(namespace["answers"][0]) == {"text", "emotion"}
     assert abs(sum(namespace["scores"][1].values()) - 1) < 1e-5
+    exec(compile(pipeline_example, "README.md", "exec"), namespace)
+    assert len(namespace["ranked"]) == 3 and namespace["ranked"][0]["score"] >= namespace["ranked"][1]["score"]
