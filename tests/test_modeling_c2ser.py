@@ -127,6 +127,19 @@ def test_speech_block_layout_and_lengths(model):
     assert torch.equal(rows[0], bos) and torch.equal(rows[63], eos) and torch.equal(rows[64], bos)
     assert rows.dtype == torch.float32
 
+    # item 0 by hand: acoustic tokens (first 10 frames, zero-padded 32 → 64) first, then the downsampled Whisper
+    # frames, through the link and Linear(link → LLM width)
+    core = model.model
+    with torch.no_grad():
+        whisper = core.downsampler(core.audio_tower(inputs["input_features"][:1, :, :410]).last_hidden_state)
+        frames = core.acoustic_tower(inputs["input_values"][:1, :65621]).last_hidden_state[:, :10]
+        acoustic = F.pad(frames, (0, 64 - 32))
+        block = torch.cat([acoustic, whisper], dim=1)
+        expected = F.linear(core.link(block, torch.ones(1, 62, dtype=torch.bool)), core.projector.weight, core.projector.bias)
+    diff = (rows[1:63] - expected[0]).abs().max().item()
+    print(f"speech block vs hand-assembled UPSTREAM §1.5-1.8 path: max abs diff = {diff:.2e}")
+    assert diff <= 1e-5
+
 
 def test_batched_greedy_equals_one_by_one(model):
     inputs = clip_inputs(model, [48000, 9000, 30000], seed=1)
