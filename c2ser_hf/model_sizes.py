@@ -1,6 +1,7 @@
 """Named C2SER configurations: `full` (the released model's shapes), `small` (benchmarks), `tiny` (tests, demos)."""
 
 from .modeling import C2SERConfig
+from .modeling.configuration_c2ser import QWEN2_7B
 
 SIZES = ("tiny", "small", "full")
 
@@ -21,7 +22,7 @@ _REDUCED = {
         text=dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2),
         link=dict(link_hidden_size=64, link_layers=2, link_ffn_dim=96, link_max_positions=500),
     ),
-    # an LLM of ~55 M parameters: big enough that batching pays as it does at full size
+    # an LLM of ~54 M parameters (with the 512-token tiny tokenizer): big enough that batching pays as at full size
     "small": dict(
         audio=dict(d_model=128, encoder_layers=2, encoder_attention_heads=4, encoder_ffn_dim=512),
         acoustic=dict(
@@ -35,7 +36,7 @@ _REDUCED = {
             conv_pos_kernel_size=5,
             num_conv_pos_embedding_groups=4,
         ),
-        text=dict(hidden_size=640, intermediate_size=2048, num_hidden_layers=10, num_attention_heads=10, num_key_value_heads=2),
+        text=dict(hidden_size=640, intermediate_size=2048, num_hidden_layers=11, num_attention_heads=10, num_key_value_heads=2),
         link=dict(link_hidden_size=128, link_layers=2, link_ffn_dim=256, link_max_positions=1000),
     ),
 }
@@ -46,9 +47,13 @@ def c2ser_config(size: str = "full", vocab_size: int | None = None, speech_token
     """A C2SERConfig of the named size; the token ids come from the tokenizer the model will be paired with."""
     if size not in SIZES:
         raise ValueError(f"size must be one of {SIZES}, got {size!r}")
-    text = {"model_type": "qwen2"}
+    # a text_config dict replaces the composite config's defaults, so `full` restates Qwen2-7B's; the reduced sizes
+    # keep its norm and rope settings
+    text = {"model_type": "qwen2", **QWEN2_7B}
     if size != "full":
-        text.update(_REDUCED[size]["text"], tie_word_embeddings=False, max_position_embeddings=4096)
+        text = {"model_type": "qwen2", "rms_norm_eps": QWEN2_7B["rms_norm_eps"],
+                "rope_parameters": QWEN2_7B["rope_parameters"], "tie_word_embeddings": False,
+                "max_position_embeddings": 4096, **_REDUCED[size]["text"]}
     if vocab_size is not None:
         text["vocab_size"] = vocab_size
     if eos_token_id is not None:

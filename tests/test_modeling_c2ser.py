@@ -235,9 +235,11 @@ def test_loads_with_remote_code_where_the_package_is_absent(model, tmp_path):
 
 def test_scored_continuations_equal_full_forward_likelihoods(model):
     inputs = clip_inputs(model, [30000, 9000], seed=6)
-    continuations = [[10, 11, 12, EOS_ID], [20, EOS_ID], [30, 31, 32, 33, 34, EOS_ID], [40], [41, 42]]
+    # shared leading runs (nested, and one continuation that is exactly a shared run) and separate ones
+    continuations = [[10, 11, 12, EOS_ID], [10, 11, 13, EOS_ID], [10, 11], [10, 14, EOS_ID], [20, EOS_ID],
+                     [30, 31, 32, 33, 34, EOS_ID], [40], [41, 42]]
     scores = model.score_continuations(continuations, chunk_size=2, **inputs)
-    assert scores.shape == (2, 5)
+    assert scores.shape == (2, 8)
     worst = 0.0
     for i in range(2):
         item = one_item(inputs, i)
