@@ -13,9 +13,7 @@ Speed does not depend on the weights' values. Rounds alternate between the paths
 """
 
 import argparse
-import statistics
 import sys
-import time
 
 import numpy as np
 import torch
@@ -23,6 +21,7 @@ import torch
 from c2ser_hf.model_sizes import c2ser_config
 from c2ser_hf.modeling import C2SERForConditionalGeneration
 from c2ser_hf.new_model import build_random_c2ser
+from timing import timed
 
 SMALL_LLM_TARGET = 50_000_000
 BATCHING_TARGET = 2.0
@@ -35,21 +34,6 @@ UPSTREAM_LINK = 9_440_256 + 43_969_536 + 3_673_600 + 2 * 3584
 UPSTREAM_QWEN2_7B = 7_615_616_512
 UPSTREAM_LORA = 15_138_816
 GB = 1e9
-
-
-def timed(functions: dict, repeats: int, sync) -> tuple[dict, dict]:
-    """(median seconds, warm-up result) per function; rounds alternate between the functions so that drift in machine
-    speed affects all of them alike."""
-    results = {name: function() for name, function in functions.items()}
-    times = {name: [] for name in functions}
-    for _ in range(repeats):
-        for name, function in functions.items():
-            sync()
-            start = time.perf_counter()
-            function()
-            sync()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}, results
 
 
 def make_clips(rng) -> list[np.ndarray]:

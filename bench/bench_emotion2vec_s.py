@@ -10,10 +10,8 @@ Random emotion2vec_base-shaped weights: speed does not depend on the values.
 """
 
 import argparse
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -27,22 +25,7 @@ from c2ser_hf.convert_emotion2vec import convert_emotion2vec  # noqa: E402
 from c2ser_hf.extract_features import encode, plan_batches  # noqa: E402
 from c2ser_hf.modeling import Emotion2VecSModel  # noqa: E402
 from c2ser_hf.processing import Emotion2VecSFeatureExtractor  # noqa: E402
-
-
-def timed(functions: dict, repeats: int, sync) -> dict:
-    """Median seconds per function; rounds alternate between the functions so that drift in machine speed
-    affects all of them alike."""
-    for function in functions.values():
-        function()  # warm-up
-    times = {name: [] for name in functions}
-    for _ in range(repeats):
-        for name, function in functions.items():
-            sync()
-            start = time.perf_counter()
-            function()
-            sync()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
+from timing import timed  # noqa: E402
 
 
 def main():
@@ -65,7 +48,7 @@ def main():
 
     clip = torch.from_numpy(rng.normal(0, 0.1, 10 * 16000).astype(np.float32))[None].to(device)
     with torch.inference_mode():
-        t = timed({"funasr": lambda: reference.extract_features(clip, padding_mask=None), "ours": lambda: ours(clip)},
+        t, _ = timed({"funasr": lambda: reference.extract_features(clip, padding_mask=None), "ours": lambda: ours(clip)},
                   args.repeats, sync)
     t_funasr, t_ours = t["funasr"], t["ours"]
     print(f"[batch 1, 10 s] FunASR {t_funasr * 1000:.1f} ms, ours {t_ours * 1000:.1f} ms, "
@@ -89,7 +72,7 @@ def main():
         return lambda: list(encode(ours, extractor, clips, max_batch_size=8, max_padding=max_padding))
 
     with torch.inference_mode():
-        t = timed(
+        t, _ = timed(
             {"loop": one_by_one_ours, "batched": batched(0.15), "naive": batched(1.0), "funasr": one_by_one_funasr},
             args.repeats,
             sync,
