@@ -26,6 +26,23 @@ def _convert_emotion2vec(args) -> int:
     return 0
 
 
+def _convert_c2ser(args) -> int:
+    import torch
+
+    from .convert_c2ser import convert_c2ser
+
+    if args.light:
+        raise ValueError("--light conversion is not implemented yet; use --merge-lora")
+    report = convert_c2ser(
+        args.checkpoint, args.emotion2vec, args.out, base_model=args.base_model,
+        llm_dtype={"bfloat16": torch.bfloat16, "float32": torch.float32}[args.dtype], overwrite=args.overwrite,
+    )
+    print(f"converted {report.tensors} tensors into {args.out}; merged {report.lora_merged} LoRA pairs")
+    for key, reason in report.dropped.items():
+        print(f"dropped {key}: {reason}")
+    return 0
+
+
 def _extract_features(args) -> int:
     import torch
     from transformers import AutoFeatureExtractor
@@ -107,6 +124,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     e2v.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     e2v.set_defaults(func=_convert_emotion2vec)
+    c2ser = kinds.add_parser("c2ser", help="the official C2SER_llm.pt (wenet) with its Emotion2Vec-S checkpoint")
+    c2ser.add_argument("--checkpoint", required=True, help="C2SER_llm.pt")
+    c2ser.add_argument("--emotion2vec", required=True, help="Emotion2Vec-S fairseq checkpoint.pt")
+    c2ser.add_argument("--base-model", default="Qwen/Qwen2-7B", help="base LLM folder or Hub id (config, tokenizer)")
+    c2ser.add_argument("--out", required=True, help="output folder (written atomically)")
+    kind = c2ser.add_mutually_exclusive_group()
+    kind.add_argument("--merge-lora", action="store_true", help="one self-contained model, LoRA merged (default)")
+    kind.add_argument("--light", action="store_true", help="trained parts + adapter + base id (not yet implemented)")
+    c2ser.add_argument("--dtype", choices=("bfloat16", "float32"), default="bfloat16", help="LLM dtype")
+    c2ser.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    c2ser.set_defaults(func=_convert_c2ser)
 
     new = commands.add_parser("new", help="a randomly initialised C2SER model + processor (tests, demos)")
     new.add_argument("--out", required=True, help="output folder (written atomically)")

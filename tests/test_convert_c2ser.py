@@ -1,0 +1,108 @@
+"""`c2ser-hf convert c2ser` on a synthetic checkpoint with the official key layout (tiny shapes, bf16)."""
+
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+import torch
+from safetensors import safe_open
+from transformers import AutoModelForMultimodalLM, AutoProcessor
+
+import c2ser_hf  # noqa: F401  (registers the Auto classes)
+from c2ser_hf.convert_c2ser import convert_c2ser
+from c2ser_hf.convert_emotion2vec import ConversionError
+
+from funasr_emotion2vec import build_funasr_model, save_fairseq, tiny_conf
+from upstream_c2ser import build_upstream
+
+
+@pytest.fixture(scope="module")
+def emotion2vec(tmp_path_factory):
+    path = tmp_path_factory.mktemp("e2v") / "checkpoint.pt"
+    conf = tiny_conf()
+    save_fairseq(build_funasr_model(conf, seed=9), conf, path)
+    return path
+
+
+@pytest.fixture(scope="module", params=["peft>=0.7 naming", "older peft naming"])
+def converted(request, tmp_path_factory, emotion2vec):
+    root = tmp_path_factory.mktemp("c2ser")
+    checkpoint, base_dir, llm = build_upstream(root, old_peft_naming=request.param == "older peft naming")
+    report = convert_c2ser(checkpoint, emotion2vec, root / "out", base_model=base_dir, llm_dtype=torch.float32)
+    return root, checkpoint, llm, report
+
+
+def test_every_key_is_used_or_dropped_with_a_reason(converted):
+    _, _, _, report = converted
+    assert report.lora_merged == 2 * 6
+    for key in ("embed_tokens.weight", "lm_head.weight", "ln_speech.weight", "speaker_head.weight",
+                "speech_token_emded.weight"):
+        assert key in report.dropped, key
+
+
+def test_language_model_equals_base_plus_lora(converted):
+    """Merged weights give the logits of the unmerged peft model (scaling alpha / r = 4) on the same bf16 values."""
+    root, checkpoint, llm, _ = converted
+    upstream = torch.load(checkpoint, weights_only=True)
+    reference = llm.eval()
+    state = {}
+    for key in reference.state_dict():
+        source = "llama_model." + key
+        state[key] = upstream[source if source in upstream else source.replace(".base_layer.", ".")].float()
+    reference.load_state_dict(state, strict=True)
+    model = AutoModelForMultimodalLM.from_pretrained(root / "out").eval()
+    ids = torch.randint(0, 400, (2, 12), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        ours = model.lm_head(model.model.language_model(input_ids=ids).last_hidden_state)
+        expected = reference(input_ids=ids).logits
+    diff = (ours - expected).abs().max().item()
+    print(f"merged LLM vs unmerged peft LoRA: logits max abs diff = {diff:.2e}")
+    assert diff <= 1e-4
+
+
+def test_checkpoint_sinusoid_tables_and_fidelity_flags_are_kept(converted):
+    root, checkpoint, _, _ = converted
+    upstream = torch.load(checkpoint, weights_only=True)
+    model = AutoModelForMultimodalLM.from_pretrained(root / "out").eval()
+    assert torch.equal(model.model.audio_tower.embed_positions.weight, upstream["encoder.embed.pos_enc.pe"][0].float())
+    assert torch.equal(model.model.link.position_table, upstream["speech_transformer.embed.pos_enc.pe"].float())
+    assert torch.equal(model.model.speech_boundary.weight, upstream["speech_token_emded.weight"][[4097, 4098]].float())
+    assert model.config.acoustic_token_source == "first_frames"
+    assert model.model.audio_tower.conv1.weight.dtype == torch.float32
+    assert (model.generation_config.num_beams, model.generation_config.repetition_penalty) == (4, 1.05)
+    processor = AutoProcessor.from_pretrained(root / "out")
+    assert processor.normalize_waveform is False and processor.speech_token_id == model.config.speech_token_id
+
+    clip = np.random.default_rng(0).normal(0, 0.1, 24000).astype(np.float32)
+    inputs = processor([clip, clip[:9000]])
+    with torch.no_grad():
+        out = model.generate(**inputs, max_new_tokens=3, num_beams=1, do_sample=False)
+    assert out.shape[0] == 2
+
+
+def test_a_renamed_key_fails_naming_it(tmp_path, emotion2vec):
+    checkpoint, base_dir, _ = build_upstream(tmp_path)
+    state = torch.load(checkpoint, weights_only=True)
+    state["speech_transformer.encoders.1.norm2.wieght"] = state.pop("speech_transformer.encoders.1.norm2.weight")
+    torch.save(state, checkpoint)
+    with pytest.raises(ConversionError, match=r"encoders\.1\.norm2\.wieght.*encoders\.1\.norm2\.weight"):
+        convert_c2ser(checkpoint, emotion2vec, tmp_path / "out", base_model=base_dir)
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_convert_c2ser(tmp_path, emotion2vec):
+    checkpoint, base_dir, _ = build_upstream(tmp_path, seed=1)
+    result = subprocess.run(
+        [shutil.which("c2ser-hf"), "convert", "c2ser", "--checkpoint", str(checkpoint), "--emotion2vec",
+         str(emotion2vec), "--base-model", str(base_dir), "--out", str(tmp_path / "out"), "--merge-lora"],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "merged 12 LoRA" in result.stdout and "speaker_head.weight" in result.stdout
+    stored = {}
+    for shard in (tmp_path / "out").glob("*.safetensors"):
+        with safe_open(shard, "pt") as handle:
+            stored.update({key: handle.get_slice(key).get_dtype() for key in handle.keys()})
+    assert stored["model.language_model.embed_tokens.weight"] == "BF16" and stored["lm_head.weight"] == "BF16"
+    assert stored["model.audio_tower.conv1.weight"] == "F32" and stored["model.link.position_table"] == "F32"
