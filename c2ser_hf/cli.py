@@ -31,13 +31,12 @@ def _convert_c2ser(args) -> int:
 
     from .convert_c2ser import convert_c2ser
 
-    if args.light:
-        raise ValueError("--light conversion is not implemented yet; use --merge-lora")
     report = convert_c2ser(
-        args.checkpoint, args.emotion2vec, args.out, base_model=args.base_model,
+        args.checkpoint, args.emotion2vec, args.out, base_model=args.base_model, light=args.light,
         llm_dtype={"bfloat16": torch.bfloat16, "float32": torch.float32}[args.dtype], overwrite=args.overwrite,
     )
-    print(f"converted {report.tensors} tensors into {args.out}; merged {report.lora_merged} LoRA pairs")
+    lora = f"kept {report.lora_adapter} LoRA pairs as an adapter" if args.light else f"merged {report.lora_merged} LoRA pairs"
+    print(f"converted {report.tensors} tensors into {args.out}; {lora}")
     for key, reason in report.dropped.items():
         print(f"dropped {key}: {reason}")
     return 0
@@ -131,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     c2ser.add_argument("--out", required=True, help="output folder (written atomically)")
     kind = c2ser.add_mutually_exclusive_group()
     kind.add_argument("--merge-lora", action="store_true", help="one self-contained model, LoRA merged (default)")
-    kind.add_argument("--light", action="store_true", help="trained parts + adapter + base id (not yet implemented)")
+    kind.add_argument("--light", action="store_true", help="trained parts + LoRA adapter + the base model's id")
     c2ser.add_argument("--dtype", choices=("bfloat16", "float32"), default="bfloat16", help="LLM dtype")
     c2ser.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     c2ser.set_defaults(func=_convert_c2ser)

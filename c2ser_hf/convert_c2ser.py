@@ -4,12 +4,16 @@ Key names, shapes and traps: UPSTREAM §3 and §4.8. Every source tensor must be
 reported), every model tensor set, shapes must agree, or the conversion fails naming the keys.
 """
 
+import json
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from huggingface_hub import snapshot_download
+from safetensors import safe_open
+from safetensors.torch import save_file
 from transformers import AutoConfig, AutoTokenizer
 
 from .checkpoint_io import atomic_output_dir, load_pickled_checkpoint
@@ -46,6 +50,7 @@ class C2SERConversionReport:
     tensors: int
     dropped: dict[str, str] = field(default_factory=dict)
     lora_merged: int = 0
+    lora_adapter: int = 0
 
 
 def _count(state_dict: dict, pattern: str) -> int:
@@ -97,10 +102,15 @@ def c2ser_config_from_checkpoint(state_dict: dict, text_config, acoustic_config)
 
 
 def map_c2ser_state_dict(
-    state_dict: dict, config: C2SERConfig, lora_alpha: float = DEFAULT_LORA_ALPHA, llm_dtype=torch.bfloat16
+    state_dict: dict,
+    config: C2SERConfig,
+    lora_alpha: float = DEFAULT_LORA_ALPHA,
+    llm_dtype=torch.bfloat16,
+    merge_lora: bool = True,
 ):
-    """Target tensors for `C2SERForConditionalGeneration` (LoRA merged into the base weights in fp32, then stored in
-    `llm_dtype`), the dropped source keys with the reason, and the number of merged LoRA pairs."""
+    """Target tensors for `C2SERForConditionalGeneration`, the dropped source keys with the reason, and the LoRA
+    matrices: merged into the base weights in fp32 then stored in `llm_dtype` (returned adapter empty), or left
+    out of the base weights and returned as a peft adapter state dict."""
     whisper_layers = config.audio_config.encoder_layers
     mapping = {
         "encoder.embed.conv.0.weight": "model.audio_tower.conv1.weight",
@@ -145,7 +155,7 @@ def map_c2ser_state_dict(
         target["model.speech_boundary.weight"] = table[list(SPEECH_BOS_EOS_ROWS)]
         used.add("speech_token_emded.weight")
 
-    merged = 0
+    adapter = {}
     for key, tensor in state_dict.items():
         if not key.startswith(LLM + "model.") or ".lora_" in key:
             continue
@@ -153,10 +163,13 @@ def map_c2ser_state_dict(
         plain = key.replace(".base_layer.", ".")
         lora_a, lora_b = (plain.replace(".weight", f".lora_{x}.default.weight") for x in "AB")
         if plain.endswith(".weight") and lora_a in state_dict and lora_b in state_dict:
-            a, b = state_dict[lora_a].float(), state_dict[lora_b].float()
-            tensor = (tensor.float() + (lora_alpha / a.shape[0]) * (b @ a)).to(llm_dtype)
+            if merge_lora:
+                a, b = state_dict[lora_a].float(), state_dict[lora_b].float()
+                tensor = (tensor.float() + (lora_alpha / a.shape[0]) * (b @ a)).to(llm_dtype)
+            else:  # peft's adapter file naming: no `llama_model.` prefix, no adapter name
+                for source in (lora_a, lora_b):
+                    adapter[source[len("llama_model.") :].replace(".default.", ".")] = state_dict[source]
             used.update((lora_a, lora_b))
-            merged += 1
         target["model.language_model." + plain[len(LLM + "model.") :]] = tensor
         used.add(key)
 
@@ -172,7 +185,29 @@ def map_c2ser_state_dict(
             f"checkpoint does not match C2SER: {len(leftovers)} source tensor(s) map to nothing: {leftovers[:20]}; "
             f"{len(absent)} expected source tensor(s) are absent: {sorted(absent)[:20]}"
         )
-    return target, dropped, merged
+    return target, dropped, adapter
+
+
+def verify_base_model(target: dict, base_model: str | os.PathLike, **hub) -> None:
+    """The checkpoint's frozen LLM must equal the base model that a light checkpoint will load in its place."""
+    base_dir = Path(base_model) if Path(base_model).is_dir() else Path(snapshot_download(str(base_model), **hub))
+    files = sorted(base_dir.glob("*.safetensors"))
+    if not files:
+        raise ConversionError(f"{base_model}: no safetensors weights to verify the checkpoint's LLM against")
+    seen, differ = set(), []
+    for file in files:
+        with safe_open(file, "pt") as handle:
+            for key in handle.keys():
+                ours = "model.language_model." + key[len("model.") :] if key.startswith("model.") else key
+                if ours not in target:
+                    continue
+                seen.add(ours)
+                if not torch.equal(handle.get_tensor(key).to(target[ours].dtype), target[ours]):
+                    differ.append(key)
+    llm_keys = {k for k in target if k.startswith(("model.language_model.", "lm_head."))}
+    if differ or seen != llm_keys:
+        raise ConversionError(f"the checkpoint's frozen LLM differs from {base_model}: {differ[:10]}; "
+                              f"absent from the base: {sorted(llm_keys - seen)[:10]}")
 
 
 def convert_c2ser(
@@ -180,12 +215,18 @@ def convert_c2ser(
     emotion2vec: str | os.PathLike,
     out_dir: str | os.PathLike,
     base_model: str | os.PathLike = DEFAULT_BASE_MODEL,
+    light: bool = False,
     llm_dtype: torch.dtype = torch.bfloat16,
     lora_alpha: float = DEFAULT_LORA_ALPHA,
     overwrite: bool = False,
 ) -> C2SERConversionReport:
-    """Merged conversion: one self-contained model folder (LoRA merged into the LLM) plus its processor. The text
-    config and tokenizer come from `base_model` (a folder or Hub id laid out like `Qwen/Qwen2-7B`)."""
+    """Convert to a model folder plus its processor. The text config and tokenizer come from `base_model` (a folder or
+    Hub id laid out like `Qwen/Qwen2-7B`).
+
+    Merged (default): one self-contained model, LoRA merged into the LLM. `light`: only what C2SER trained (encoders,
+    connector, speech BOS/EOS) plus the LoRA adapter in peft's format and the base model's id; the checkpoint's
+    frozen LLM is first verified to equal `base_model`, which `from_pretrained` then loads in its place.
+    """
     state_dict = load_pickled_checkpoint(checkpoint, mmap=True)
     if not isinstance(state_dict, dict) or "encoder.embed.conv.0.weight" not in state_dict:
         raise ConversionError(f"{checkpoint}: not a C2SER wenet checkpoint (no encoder.embed.conv.0.weight)")
@@ -197,10 +238,9 @@ def convert_c2ser(
     processor = C2SERProcessor(tokenizer=tokenizer, num_acoustic_tokens=acoustic_config.num_extra_tokens)
     config = c2ser_config_from_checkpoint(state_dict, text_config, acoustic_config)
     config.speech_token_id = processor.speech_token_id
-    if config.downsample_rate != processor.downsample_rate:
-        processor.downsample_rate = config.downsample_rate
+    processor.downsample_rate = config.downsample_rate
 
-    target, dropped, merged = map_c2ser_state_dict(state_dict, config, lora_alpha, llm_dtype)
+    target, dropped, adapter = map_c2ser_state_dict(state_dict, config, lora_alpha, llm_dtype, merge_lora=not light)
     acoustic, e2v_dropped = map_state_dict(e2v_state, acoustic_config, prefix="model.acoustic_tower.")
     target.update(acoustic)
     dropped.update({f"emotion2vec:{key}": "pretraining-only" for key in e2v_dropped})
@@ -215,11 +255,32 @@ def convert_c2ser(
     if missing or unexpected or wrong:
         raise ConversionError(f"model tensors not set: {missing[:20]}; not in the model: {unexpected[:20]}; "
                               f"shape mismatches: {wrong[:20]}")
+    if light:
+        verify_base_model(target, base_model)
+        target = {k: v for k, v in target.items() if not k.startswith(("model.language_model.", "lm_head."))}
+        config.base_model_name_or_path = str(base_model)
     # encoders, link and projection run in fp32 (DESIGN "Fidelity decisions"); the LLM keeps `llm_dtype`
     for key, tensor in target.items():
         target[key] = tensor.to(llm_dtype if key.startswith(("model.language_model.", "lm_head.")) else torch.float32)
-    model.load_state_dict(target, strict=True, assign=True)
+    model.load_state_dict(target, strict=not light, assign=True)
     with atomic_output_dir(out_dir, overwrite=overwrite) as staging:
-        model.save_pretrained(staging)
+        model.save_pretrained(staging, state_dict=target)
         processor.save_pretrained(staging)
-    return C2SERConversionReport(tensors=len(state_dict), dropped=dropped, lora_merged=merged)
+        if light:
+            save_file({k: v.contiguous() for k, v in adapter.items()}, staging / "adapter_model.safetensors",
+                      metadata={"format": "pt"})
+            (staging / "adapter_config.json").write_text(json.dumps(adapter_config(adapter, base_model, lora_alpha), indent=2))
+    pairs = (len(adapter) // 2) if light else sum(1 for k in state_dict if k.endswith(".lora_A.default.weight"))
+    return C2SERConversionReport(tensors=len(state_dict), dropped=dropped, lora_merged=0 if light else pairs,
+                                 lora_adapter=pairs if light else 0)
+
+
+def adapter_config(adapter: dict, base_model, lora_alpha: float) -> dict:
+    """peft's adapter_config.json for the released LoRA (UPSTREAM §1.10), so peft can load the adapter too."""
+    rank = next(v.shape[0] for k, v in adapter.items() if k.endswith(".lora_A.weight"))
+    modules = sorted({k.split(".lora_")[0].rsplit(".", 1)[1] for k in adapter})
+    return {
+        "peft_type": "LORA", "task_type": "CAUSAL_LM", "base_model_name_or_path": str(base_model), "r": rank,
+        "lora_alpha": lora_alpha, "lora_dropout": 0.1, "target_modules": modules, "bias": "none",
+        "fan_in_fan_out": False, "inference_mode": True,
+    }

@@ -58,6 +58,8 @@ class C2SERConfig(PreTrainedConfig):
             gives the 10 learned utterance tokens, `"mean"` one frame-mean token.
         speech_token_id (`int`): id of the speech placeholder the processor expands; each item's placeholders are
             replaced by its speech embeddings.
+        base_model_name_or_path (`str`, *optional*): set in "light" checkpoints, which store only what C2SER trained
+            plus a LoRA adapter: the frozen language model is loaded from this base model and the adapter merged.
     """
 
     model_type = "c2ser"
@@ -80,6 +82,7 @@ class C2SERConfig(PreTrainedConfig):
     link_max_positions: int = 5000
     acoustic_token_source: str = "first_frames"
     speech_token_id: int = 151646
+    base_model_name_or_path: str | None = None
 
     def validate_architecture(self):
         """Part of `@strict` validation: reject values the model cannot be built from."""

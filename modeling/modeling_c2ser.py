@@ -8,16 +8,18 @@ Encoders, link and projection run in fp32 and are cast to the language model's d
 """
 
 import copy
+import json
 import math
 
 import torch
 from torch import nn
-from transformers import AutoModel, GenerationConfig, GenerationMixin, PreTrainedModel
+from transformers import AutoModel, AutoModelForCausalLM, GenerationConfig, GenerationMixin, PreTrainedModel
 from transformers import initialization as init
 from transformers.modeling_outputs import BaseModelOutputWithPast, CausalLMOutputWithPast
-from transformers.modeling_utils import slice_logits_to_keep
+from transformers.modeling_utils import load_state_dict, slice_logits_to_keep
 from transformers.models.speech_to_text.configuration_speech_to_text import Speech2TextConfig
 from transformers.models.speech_to_text.modeling_speech_to_text import Speech2TextEncoderLayer
+from transformers.utils import cached_file
 
 from .auto_map import map_auto_model_to
 from .configuration_c2ser import C2SERConfig
@@ -257,6 +259,56 @@ class C2SERForConditionalGeneration(C2SERPreTrainedModel, GenerationMixin):
     def save_pretrained(self, save_directory, *args, **kwargs):
         map_auto_model_to(self, C2SERModel)
         return super().save_pretrained(save_directory, *args, **kwargs)
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *model_args, **kwargs):
+        """As `PreTrainedModel.from_pretrained`; a light checkpoint (config `base_model_name_or_path`) also loads its
+        frozen language model from that base model and merges the LoRA adapter stored beside the trained parts."""
+        hub = {k: kwargs[k] for k in ("cache_dir", "revision", "token", "local_files_only") if k in kwargs}
+        config = kwargs.get("config")
+        if not isinstance(config, C2SERConfig):
+            config = C2SERConfig.from_pretrained(pretrained_model_name_or_path, **hub)
+        if not config.base_model_name_or_path:
+            return super().from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
+        return cls._from_light(pretrained_model_name_or_path, config, kwargs.get("dtype"), hub)
+
+    @classmethod
+    def _from_light(cls, path, config: C2SERConfig, dtype, hub: dict):
+        dtype = None if dtype in (None, "auto") else dtype
+        base = AutoModelForCausalLM.from_pretrained(config.base_model_name_or_path, dtype=dtype, **hub)
+        with torch.device("meta"):
+            model = cls(config)
+        # the base's own modules are used as they are: no second copy of the language model is ever allocated
+        model.model.language_model, model.lm_head = base.model, base.lm_head
+        trained = load_state_dict(cached_file(path, "model.safetensors", **hub))
+        missing, unexpected = model.load_state_dict(trained, strict=False, assign=True)
+        left = [k for k in missing if not k.startswith(("model.language_model.", "lm_head."))]
+        if left or unexpected:
+            raise ValueError(f"{path}: light checkpoint does not match the model: missing {left[:10]}, "
+                             f"unexpected {unexpected[:10]}")
+        adapter = json.loads(open(cached_file(path, "adapter_config.json", **hub), encoding="utf-8").read())
+        model.merge_lora(load_state_dict(cached_file(path, "adapter_model.safetensors", **hub)),
+                         adapter["lora_alpha"] / adapter["r"])
+        generation = cached_file(path, "generation_config.json", _raise_exceptions_for_missing_entries=False, **hub)
+        if generation:
+            model.generation_config = GenerationConfig.from_pretrained(path, **hub)
+        return model.eval()
+
+    @torch.no_grad()
+    def merge_lora(self, adapter: dict, scaling: float) -> int:
+        """Merge a peft LoRA adapter state dict (`base_model.model.model.<module>.lora_{A,B}.weight`) into the
+        language model: W += scaling · B @ A, computed in fp32. Returns the number of merged modules."""
+        merged = 0
+        for key, lora_a in adapter.items():
+            if not key.endswith(".lora_A.weight"):
+                continue
+            path = key[len("base_model.model.model.") : -len(".lora_A.weight")]
+            layer = self.model.language_model.get_submodule(path)
+            lora_b = adapter[key.replace(".lora_A.", ".lora_B.")]
+            delta = scaling * (lora_b.float() @ lora_a.float())
+            layer.weight.copy_((layer.weight.float() + delta.to(layer.weight.device)).to(layer.weight.dtype))
+            merged += 1
+        return merged
 
     def get_input_embeddings(self):
         return self.model.get_input_embeddings()

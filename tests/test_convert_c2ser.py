@@ -106,3 +106,69 @@ def test_cli_convert_c2ser(tmp_path, emotion2vec):
             stored.update({key: handle.get_slice(key).get_dtype() for key in handle.keys()})
     assert stored["model.language_model.embed_tokens.weight"] == "BF16" and stored["lm_head.weight"] == "BF16"
     assert stored["model.audio_tower.conv1.weight"] == "F32" and stored["model.link.position_table"] == "F32"
+
+
+@pytest.fixture(scope="module")
+def light_and_merged(tmp_path_factory, emotion2vec):
+    root = tmp_path_factory.mktemp("light")
+    checkpoint, base_dir, _ = build_upstream(root, seed=2)
+    merged = convert_c2ser(checkpoint, emotion2vec, root / "merged", base_model=base_dir, llm_dtype=torch.float32)
+    light = convert_c2ser(checkpoint, emotion2vec, root / "light", base_model=base_dir, light=True,
+                          llm_dtype=torch.float32)
+    assert (merged.lora_merged, light.lora_adapter) == (12, 12)
+    return root, base_dir
+
+
+def test_light_checkpoint_holds_only_the_trained_parts(light_and_merged):
+    root, base_dir = light_and_merged
+    with safe_open(root / "light" / "model.safetensors", "pt") as handle:
+        keys = list(handle.keys())
+    assert keys and not any(k.startswith(("model.language_model.", "lm_head.")) for k in keys)
+    assert (root / "light" / "adapter_model.safetensors").is_file()
+    light_bytes = sum(p.stat().st_size for p in (root / "light").glob("*.safetensors"))
+    merged_bytes = sum(p.stat().st_size for p in (root / "merged").glob("*.safetensors"))
+    print(f"light checkpoint: {light_bytes / 1e6:.1f} MB vs merged {merged_bytes / 1e6:.1f} MB")
+    assert light_bytes < merged_bytes
+
+
+def test_light_and_merged_give_the_same_logits_and_tokens(light_and_merged):
+    root, _ = light_and_merged
+    merged = AutoModelForMultimodalLM.from_pretrained(root / "merged").eval()
+    light = AutoModelForMultimodalLM.from_pretrained(root / "light", dtype=torch.float32)
+    processor = AutoProcessor.from_pretrained(root / "light")
+    clip = np.random.default_rng(3).normal(0, 0.1, 20000).astype(np.float32)
+    inputs = processor([clip, clip[:7000]])
+    with torch.no_grad():
+        diff = (merged(**inputs).logits[:, -1] - light(**inputs).logits[:, -1]).abs().max().item()
+        settings = dict(max_new_tokens=6, num_beams=1, do_sample=False)
+        same = torch.equal(merged.generate(**inputs, **settings), light.generate(**inputs, **settings))
+    print(f"light vs merged: first-step logits max abs diff = {diff:.2e}")
+    assert diff <= 1e-4 and same
+
+
+def test_peft_loads_the_light_adapter_onto_the_base(light_and_merged):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    root, base_dir = light_and_merged
+    base = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
+    peft_model = PeftModel.from_pretrained(base, root / "light").eval()
+    light = AutoModelForMultimodalLM.from_pretrained(root / "light", dtype=torch.float32)
+    ids = torch.randint(0, 400, (1, 10), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        expected = peft_model(input_ids=ids).logits
+        ours = light.lm_head(light.model.language_model(input_ids=ids).last_hidden_state)
+    assert (ours - expected).abs().max().item() <= 1e-4
+
+
+def test_light_refuses_a_base_model_that_differs(tmp_path, emotion2vec):
+    checkpoint, base_dir, _ = build_upstream(tmp_path, seed=3)
+    from transformers import AutoModelForCausalLM
+
+    other = AutoModelForCausalLM.from_pretrained(base_dir)
+    with torch.no_grad():
+        other.model.layers[1].mlp.up_proj.weight.add_(0.01)
+    other.save_pretrained(base_dir)
+    with pytest.raises(ConversionError, match=r"differs from .*layers\.1\.mlp\.up_proj\.weight"):
+        convert_c2ser(checkpoint, emotion2vec, tmp_path / "out", base_model=base_dir, light=True)
+    assert not (tmp_path / "out").exists()

@@ -1,6 +1,7 @@
 """A synthetic checkpoint in the official `C2SER_llm.pt` layout (UPSTREAM §3.2), tiny shapes, bf16, random values;
 and a local base-model folder laid out like `Qwen/Qwen2-7B` holding the same frozen LLM weights."""
 
+import copy
 import math
 
 import torch
@@ -59,12 +60,14 @@ def build_upstream(tmp_path, old_peft_naming=False, seed=0):
     torch.manual_seed(seed)
     base = Qwen2ForCausalLM(Qwen2Config(vocab_size=len(tokenizer) + 8, eos_token_id=eos, bos_token_id=eos,
                                         tie_word_embeddings=False, **TEXT)).eval()
+    with torch.no_grad():  # bf16 values, like the Hub's Qwen2-7B and the checkpoint's frozen copy of it
+        for param in base.parameters():
+            param.copy_(param.to(torch.bfloat16).float())
     base_dir = tmp_path / "Qwen2-7B"
-    base.save_pretrained(base_dir)
+    copy.deepcopy(base).to(torch.bfloat16).save_pretrained(base_dir)
     tokenizer.save_pretrained(base_dir)
 
-    llm = get_peft_model(Qwen2ForCausalLM(base.config), LoraConfig(task_type="CAUSAL_LM", **LORA))
-    llm.base_model.model.load_state_dict(base.state_dict(), strict=False)
+    llm = get_peft_model(copy.deepcopy(base), LoraConfig(task_type="CAUSAL_LM", **LORA))
     with torch.no_grad():  # peft starts B at zero; random B makes the merge matter
         for name, param in llm.named_parameters():
             if "lora_" in name:
