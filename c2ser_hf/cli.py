@@ -84,8 +84,13 @@ def _predict(args) -> int:
     from .predict import predict
 
     dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[args.dtype]
-    processor = AutoProcessor.from_pretrained(args.model)
-    model = AutoModelForMultimodalLM.from_pretrained(args.model, dtype=dtype).to(args.device).eval()
+    if args.model == "official":
+        from .official import from_official
+
+        args.model = str(from_official(cache_dir=args.cache_dir))
+    processor = AutoProcessor.from_pretrained(args.model, cache_dir=args.cache_dir)
+    model = AutoModelForMultimodalLM.from_pretrained(args.model, dtype=dtype, cache_dir=args.cache_dir)
+    model = model.to(args.device).eval()
     generate_kwargs = {"max_new_tokens": args.max_new_tokens} if args.max_new_tokens else {}
     if args.greedy:
         generate_kwargs.update(num_beams=1, do_sample=False)
@@ -145,7 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = commands.add_parser("predict", help="emotion (and explanation) for audio files")
     predict.add_argument("audio", nargs="+", help="audio files (any format FFmpeg decodes; > 30 s is windowed)")
-    predict.add_argument("--model", required=True, help="C2SER folder or Hub id")
+    predict.add_argument("--model", required=True,
+                         help="C2SER folder or Hub id, or 'official' (the released model, converted once and cached)")
+    predict.add_argument("--cache-dir", help="Hugging Face cache folder (default: the standard one)")
     predict.add_argument("--mode", default="implicit", help="implicit, explicit (chain of thought) or a custom prompt")
     predict.add_argument("--scores", action="store_true", help="probabilities of the 7 emotions; label = their argmax")
     predict.add_argument("--json", action="store_true", help="one JSON object per input")

@@ -188,9 +188,11 @@ def map_c2ser_state_dict(
     return target, dropped, adapter
 
 
-def verify_base_model(target: dict, base_model: str | os.PathLike, **hub) -> None:
+def verify_base_model(target: dict, base_model: str | os.PathLike, cache_dir=None) -> None:
     """The checkpoint's frozen LLM must equal the base model that a light checkpoint will load in its place."""
-    base_dir = Path(base_model) if Path(base_model).is_dir() else Path(snapshot_download(str(base_model), **hub))
+    base_dir = Path(base_model)
+    if not base_dir.is_dir():
+        base_dir = Path(snapshot_download(str(base_model), cache_dir=cache_dir, allow_patterns=["*.safetensors", "*.json"]))
     files = sorted(base_dir.glob("*.safetensors"))
     if not files:
         raise ConversionError(f"{base_model}: no safetensors weights to verify the checkpoint's LLM against")
@@ -219,6 +221,7 @@ def convert_c2ser(
     llm_dtype: torch.dtype = torch.bfloat16,
     lora_alpha: float = DEFAULT_LORA_ALPHA,
     overwrite: bool = False,
+    cache_dir: str | os.PathLike | None = None,
 ) -> C2SERConversionReport:
     """Convert to a model folder plus its processor. The text config and tokenizer come from `base_model` (a folder or
     Hub id laid out like `Qwen/Qwen2-7B`).
@@ -232,8 +235,8 @@ def convert_c2ser(
         raise ConversionError(f"{checkpoint}: not a C2SER wenet checkpoint (no encoder.embed.conv.0.weight)")
     e2v_state, e2v_cfg, _ = split_checkpoint(load_pickled_checkpoint(emotion2vec))
     acoustic_config = config_from_checkpoint(e2v_state, (e2v_cfg or {}).get("model"))
-    text_config = AutoConfig.from_pretrained(base_model)
-    tokenizer = AutoTokenizer.from_pretrained(base_model)
+    text_config = AutoConfig.from_pretrained(base_model, cache_dir=cache_dir)
+    tokenizer = AutoTokenizer.from_pretrained(base_model, cache_dir=cache_dir)
 
     processor = C2SERProcessor(tokenizer=tokenizer, num_acoustic_tokens=acoustic_config.num_extra_tokens)
     config = c2ser_config_from_checkpoint(state_dict, text_config, acoustic_config)
@@ -256,7 +259,7 @@ def convert_c2ser(
         raise ConversionError(f"model tensors not set: {missing[:20]}; not in the model: {unexpected[:20]}; "
                               f"shape mismatches: {wrong[:20]}")
     if light:
-        verify_base_model(target, base_model)
+        verify_base_model(target, base_model, cache_dir=cache_dir)
         target = {k: v for k, v in target.items() if not k.startswith(("model.language_model.", "lm_head."))}
         config.base_model_name_or_path = str(base_model)
     # encoders, link and projection run in fp32 (DESIGN "Fidelity decisions"); the LLM keeps `llm_dtype`
