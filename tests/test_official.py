@@ -80,3 +80,26 @@ def test_predict_with_the_official_model(hub_cache, tmp_path):
     assert result.returncode == 0, result.stderr
     (line,) = [json.loads(x) for x in result.stdout.splitlines()]
     assert line["file"] == str(clip) and len(line["scores"]) == 7
+
+
+def test_model_card_snippet_runs_and_results_table(hub_cache, tmp_path, monkeypatch):
+    import json
+    import re
+    import shutil
+
+    from audio_fixtures import speech
+    from c2ser_hf.model_card import EVALUATION_FILE, model_card
+
+    folder = tmp_path / "model"
+    shutil.copytree(from_official(cache_dir=hub_cache), folder)
+    (folder / EVALUATION_FILE).write_text(json.dumps({"Emo-Emilia": {"WA": 61.5, "UA": 60.25, "F1": 59.0}}))
+    card = model_card(folder, repo_id="someone/c2ser")
+    assert card.startswith("---\n") and "base_model: Qwen/Qwen2-7B" in card and "| Emo-Emilia | 59.00 | 60.25 | 61.50 |" in card
+    (snippet,) = re.findall(r"```python\n(.*?)```", card, flags=re.S)
+    monkeypatch.chdir(tmp_path)
+    speech(tmp_path / "speech.wav", "This is wonderful news.")
+    # the snippet as published, pointed at the local copy; the base model comes from the offline cache
+    code = snippet.replace('"someone/c2ser"', repr(str(folder))).replace(
+        "trust_remote_code=True).eval()", f"trust_remote_code=True, cache_dir={str(hub_cache)!r}).eval()"
+    )
+    exec(compile(code, "model card", "exec"), {})
