@@ -3,7 +3,6 @@
 from transformers import Pipeline
 
 from .processing.audio_input import split_windows, to_mono_16k
-from .processing.processing_c2ser import MIN_SAMPLES
 
 HOP = 160
 
@@ -33,7 +32,7 @@ class SpeechEmotionRecognitionPipeline(Pipeline):
         if isinstance(audio, dict):
             sampling_rate = audio.get("sampling_rate")
             audio = audio["array"] if "array" in audio else audio["raw"]
-        waveform = to_mono_16k(audio, sampling_rate, name="audio", min_samples=MIN_SAMPLES)
+        waveform = to_mono_16k(audio, sampling_rate, name="audio", min_samples=self.processor.min_samples)
         windows = [waveform[a:b] for a, b in split_windows(waveform, self.processor.max_mel_frames * HOP)]
         inputs = {"implicit": self.processor(windows, mode="implicit")}
         if explain:

@@ -11,7 +11,6 @@ import torch
 
 from .processing import EMOTIONS
 from .processing.audio_input import AudioInputError, split_windows, to_mono_16k
-from .processing.processing_c2ser import MIN_SAMPLES
 
 SAMPLE_RATE = 16000
 HOP = 160  # log-mel hop: max_mel_frames × HOP is the longest window
@@ -40,7 +39,7 @@ def predict(
     for index, item in enumerate(audio):
         name = _name(item, index)
         try:
-            waveform = to_mono_16k(item, sampling_rate, name=name, min_samples=MIN_SAMPLES)
+            waveform = to_mono_16k(item, sampling_rate, name=name, min_samples=processor.min_samples)
         except AudioInputError as error:
             results[index] = {"file": name, "error": str(error)}
             continue

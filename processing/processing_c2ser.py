@@ -22,7 +22,9 @@ PROMPTS = {
 # tokenizer's own eos is (chat tokenizers say <|im_end|>).
 END_OF_TEXT = "<|endoftext|>"
 IGNORE_INDEX = -100
-MIN_SAMPLES = 400  # Emotion2Vec-S's CNN receptive field: shorter audio gives it no frame
+# Emotion2Vec-S's CNN: 400 samples give its first frame, each further frame takes 320 more. The released model's
+# acoustic tokens are its first `num_acoustic_tokens` frames, so audio must give at least that many.
+FIRST_FRAME_SAMPLES, FRAME_HOP_SAMPLES = 400, 320
 
 
 def _ceil_div(numerator, denominator):
@@ -125,7 +127,7 @@ class C2SERProcessor(ProcessorMixin):
         """
         if text is not None and mode != "implicit":
             raise ValueError("give the prompt as `mode` or as `text`, not both")
-        waveforms = to_mono_16k_batch(audio, sampling_rate, self.feature_extractor.sampling_rate, MIN_SAMPLES)
+        waveforms = to_mono_16k_batch(audio, sampling_rate, self.feature_extractor.sampling_rate, self.min_samples)
         names = self._item_names(audio, len(waveforms))
         prompts = self._prompts(mode if text is None else text, len(waveforms), "mode" if text is None else "text")
         targets = self._targets(targets, len(waveforms))
@@ -133,6 +135,11 @@ class C2SERProcessor(ProcessorMixin):
         speech_lengths = self.speech_lengths(audio_inputs["feature_attention_mask"].sum(-1).tolist())
         text_inputs = self._process_text(prompts, speech_lengths, targets)
         return BatchFeature({**text_inputs, **audio_inputs}, tensor_type=return_tensors)
+
+    @property
+    def min_samples(self) -> int:
+        """Shortest accepted audio at 16 kHz: enough for `num_acoustic_tokens` Emotion2Vec-S frames (3280, 0.2 s)."""
+        return FIRST_FRAME_SAMPLES + FRAME_HOP_SAMPLES * (max(self.num_acoustic_tokens, 1) - 1)
 
     def speech_lengths(self, mel_lengths):
         """Speech-block length per item from its mel frame count (an int, list, numpy array or torch tensor)."""

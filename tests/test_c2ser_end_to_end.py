@@ -91,3 +91,16 @@ def test_emotion_probabilities_from_answer_likelihoods(folder, audio):
     diff = (alone[0] - probabilities[1]).abs().max().item()
     print(f"emotion probabilities batched vs alone: max abs diff = {diff:.2e}")
     assert diff <= 1e-5
+
+
+def test_shortest_audio_the_model_takes(folder):
+    """The released model's acoustic tokens are the first 10 Emotion2Vec-S frames: 400 + 9 × 320 = 3280 samples."""
+    import numpy as np
+
+    processor = AutoProcessor.from_pretrained(folder)
+    model = AutoModelForMultimodalLM.from_pretrained(folder).eval()
+    clip = np.random.default_rng(0).normal(0, 0.1, 3280).astype(np.float32)
+    with torch.no_grad():
+        model(**processor(clip))
+    with pytest.raises(ValueError, match="audio\\[0\\]: has 3279 samples .* minimum of 3280"):
+        processor(clip[:-1])

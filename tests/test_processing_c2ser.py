@@ -127,7 +127,7 @@ def test_thirty_seconds_is_the_longest_accepted(processor):
     assert inputs["input_features"].shape == (1, 80, 3000)
     assert int((inputs["input_ids"] == processor.speech_token_id).sum()) == 387
     with pytest.raises(AudioInputError, match=r"^audio\[1\]: 30\.01 s is 3001 mel frames.*split"):
-        processor([wave(1000), wave(480160)])
+        processor([wave(4000), wave(480160)])
 
 
 def test_targets_give_labels_on_answer_and_eos_only(processor, tokenizer):
@@ -185,7 +185,7 @@ def test_modes_and_custom_prompts(processor, tokenizer):
     [
         (np.zeros(0, np.float32), r"^audio\[0\]: is empty"),
         (np.array([0.1, np.nan] * 400, np.float32), r"^audio\[0\]: contains 400 NaN/Inf samples"),
-        (np.zeros(300, np.float32), r"^audio\[0\]: has 300 samples .* minimum of 400"),
+        (np.zeros(3000, np.float32), r"^audio\[0\]: has 3000 samples .* minimum of 3280"),
         ("/no/such/clip.wav", r"^/no/such/clip\.wav: file does not exist"),
     ],
 )

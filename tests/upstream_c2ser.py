@@ -10,8 +10,8 @@ from transformers import Qwen2Config, Qwen2ForCausalLM
 
 from c2ser_hf.tiny_tokenizer import build_tiny_qwen2_tokenizer
 
-WHISPER, WHISPER_LAYERS, WHISPER_FFN, MELS, POSITIONS = 64, 2, 256, 80, 1500
-LINK, LINK_LAYERS, LINK_FFN, LINK_POSITIONS = 64, 2, 96, 500
+WHISPER_LAYERS, WHISPER_FFN, MELS, POSITIONS = 2, 256, 80, 1500
+LINK_LAYERS, LINK_FFN, LINK_POSITIONS = 2, 96, 500
 TEXT = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2)
 LORA = dict(r=8, lora_alpha=32, lora_dropout=0.1, target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "down_proj"])
 
@@ -47,9 +47,9 @@ def _wenet_blocks(prefix, layers, dim, ffn, key_bias, generator):
     return tensors
 
 
-def build_upstream(tmp_path, old_peft_naming=False, seed=0):
+def build_upstream(tmp_path, old_peft_naming=False, seed=0, width=64):
     """Write `C2SER_llm.pt` and a `Qwen2-7B`-like base folder under tmp_path; returns (checkpoint path, base dir,
-    the base LLM)."""
+    the peft LLM). `width` is the Whisper and link width (one tensor feeds the other, 1024 in the release)."""
     generator = torch.Generator().manual_seed(seed)
 
     def rand(*shape):
@@ -75,22 +75,22 @@ def build_upstream(tmp_path, old_peft_naming=False, seed=0):
     text_hidden = TEXT["hidden_size"]
 
     state = {
-        "encoder.embed.conv.0.weight": rand(WHISPER, MELS, 3), "encoder.embed.conv.0.bias": rand(WHISPER),
-        "encoder.embed.conv.2.weight": rand(WHISPER, WHISPER, 3), "encoder.embed.conv.2.bias": rand(WHISPER),
-        "encoder.embed.pos_enc.pe": _sinusoids(POSITIONS, WHISPER, interleaved=False)[None],
-        **_wenet_blocks("encoder.", WHISPER_LAYERS, WHISPER, WHISPER_FFN, key_bias=False, generator=generator),
-        "ln_speech.weight": torch.ones(WHISPER), "ln_speech.bias": torch.zeros(WHISPER),
-        "speech_transformer.embed.out.0.weight": rand(LINK, LINK), "speech_transformer.embed.out.0.bias": rand(LINK),
-        "speech_transformer.embed.out.1.weight": 1 + rand(LINK), "speech_transformer.embed.out.1.bias": rand(LINK),
-        "speech_transformer.embed.pos_enc.pe": _sinusoids(LINK_POSITIONS, LINK, interleaved=True)[None],
-        **_wenet_blocks("speech_transformer.", LINK_LAYERS, LINK, LINK_FFN, key_bias=True, generator=generator),
-        "speech_llama_proj.weight": rand(text_hidden, LINK), "speech_llama_proj.bias": rand(text_hidden),
+        "encoder.embed.conv.0.weight": rand(width, MELS, 3), "encoder.embed.conv.0.bias": rand(width),
+        "encoder.embed.conv.2.weight": rand(width, width, 3), "encoder.embed.conv.2.bias": rand(width),
+        "encoder.embed.pos_enc.pe": _sinusoids(POSITIONS, width, interleaved=False)[None],
+        **_wenet_blocks("encoder.", WHISPER_LAYERS, width, WHISPER_FFN, key_bias=False, generator=generator),
+        "ln_speech.weight": torch.ones(width), "ln_speech.bias": torch.zeros(width),
+        "speech_transformer.embed.out.0.weight": rand(width, width), "speech_transformer.embed.out.0.bias": rand(width),
+        "speech_transformer.embed.out.1.weight": 1 + rand(width), "speech_transformer.embed.out.1.bias": rand(width),
+        "speech_transformer.embed.pos_enc.pe": _sinusoids(LINK_POSITIONS, width, interleaved=True)[None],
+        **_wenet_blocks("speech_transformer.", LINK_LAYERS, width, LINK_FFN, key_bias=True, generator=generator),
+        "speech_llama_proj.weight": rand(text_hidden, width), "speech_llama_proj.bias": rand(text_hidden),
         "speech_token_emded.weight": rand(4099, text_hidden),
         "speaker_head.weight": rand(4097, text_hidden), "speaker_head.bias": rand(4097),
     }
     for index in (1, 4, 7):
-        state[f"down_sample_2.conv.{index}.weight"] = rand(WHISPER, WHISPER, 3)
-        state[f"down_sample_2.conv.{index}.bias"] = rand(WHISPER)
+        state[f"down_sample_2.conv.{index}.weight"] = rand(width, width, 3)
+        state[f"down_sample_2.conv.{index}.bias"] = rand(width)
     for key, value in llm.state_dict().items():
         state["llama_model." + (key.replace(".base_layer.", ".") if old_peft_naming else key)] = value
     state["embed_tokens.weight"] = state["llama_model.base_model.model.model.embed_tokens.weight"]
