@@ -172,3 +172,33 @@ def test_light_refuses_a_base_model_that_differs(tmp_path, emotion2vec):
     with pytest.raises(ConversionError, match=r"differs from .*layers\.1\.mlp\.up_proj\.weight"):
         convert_c2ser(checkpoint, emotion2vec, tmp_path / "out", base_model=base_dir, light=True)
     assert not (tmp_path / "out").exists()
+
+
+LIGHT_REMOTE_SCRIPT = """
+import torch
+from transformers import AutoModelForMultimodalLM
+
+model = AutoModelForMultimodalLM.from_pretrained(sys.argv[1], trust_remote_code=True, dtype=torch.float32).eval()
+inputs = torch.load(sys.argv[2])
+with torch.no_grad():
+    torch.save(model(**inputs).logits[:, -1], sys.argv[3])
+print(type(model).__module__)
+"""
+
+
+def test_light_loads_with_remote_code_where_the_package_is_absent(light_and_merged, tmp_path):
+    from test_helpers import run_without_package
+
+    root, _ = light_and_merged
+    processor = AutoProcessor.from_pretrained(root / "light")
+    clip = np.random.default_rng(4).normal(0, 0.1, 12000).astype(np.float32)
+    inputs = dict(processor([clip, clip[:5000]]))
+    torch.save(inputs, tmp_path / "inputs.pt")
+    result = run_without_package(LIGHT_REMOTE_SCRIPT, [root / "light", tmp_path / "inputs.pt", tmp_path / "out.pt"],
+                                  tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "transformers_modules" in result.stdout
+    merged = AutoModelForMultimodalLM.from_pretrained(root / "merged").eval()
+    with torch.no_grad():
+        expected = merged(**inputs).logits[:, -1]
+    assert (torch.load(tmp_path / "out.pt") - expected).abs().max().item() <= 1e-4
