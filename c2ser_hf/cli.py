@@ -110,6 +110,14 @@ def _predict(args) -> int:
     return 1 if failed else 0
 
 
+def _push(args) -> int:
+    from .hub import push_to_hub
+
+    url = push_to_hub(args.model, args.repo_id, private=args.private, token=args.token, endpoint=args.endpoint)
+    print(f"uploaded {args.model} to {args.repo_id}: {url}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="c2ser-hf", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -163,6 +171,14 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--max-new-tokens", type=int, help="default: the model's generation config (400)")
     predict.add_argument("--greedy", action="store_true", help="greedy decoding instead of the 4-beam default")
     predict.set_defaults(func=_predict)
+
+    push = commands.add_parser("push", help="upload a model folder to the Hub with a generated model card")
+    push.add_argument("--model", required=True, help="converted C2SER folder")
+    push.add_argument("--repo-id", required=True, help="namespace/name on the Hub")
+    push.add_argument("--private", action="store_true")
+    push.add_argument("--token", help="Hub token (default: the logged-in one)")
+    push.add_argument("--endpoint", help="Hub endpoint (default: huggingface.co or HF_ENDPOINT)")
+    push.set_defaults(func=_push)
 
     extract = commands.add_parser("extract-features", help="Emotion2Vec-S features, one .npy per audio file")
     extract.add_argument("audio", nargs="+", help="audio files (any format FFmpeg decodes)")

@@ -1,0 +1,30 @@
+"""Publishing a converted C2SER folder to the Hugging Face Hub, with a generated model card."""
+
+import os
+from pathlib import Path
+
+from huggingface_hub import CommitOperationAdd, HfApi
+
+from .model_card import model_card
+
+
+def push_to_hub(
+    folder: str | os.PathLike,
+    repo_id: str,
+    private: bool = False,
+    token: str | None = None,
+    endpoint: str | None = None,
+    commit_message: str = "Upload C2SER model",
+) -> str:
+    """Create (or reuse) `repo_id` and upload every file of `folder` in one commit, with a README.md model card
+    generated from the folder unless the folder has its own. Returns the commit URL."""
+    folder = Path(folder)
+    if not (folder / "config.json").is_file():
+        raise FileNotFoundError(f"{folder}: no config.json, not a model folder")
+    api = HfApi(endpoint=endpoint, token=token)
+    api.create_repo(repo_id, private=private, exist_ok=True)
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    operations = [CommitOperationAdd(path_in_repo=p.relative_to(folder).as_posix(), path_or_fileobj=p) for p in files]
+    if not (folder / "README.md").is_file():
+        operations.append(CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=model_card(folder, repo_id).encode()))
+    return api.create_commit(repo_id, operations, commit_message=commit_message).commit_url

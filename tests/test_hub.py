@@ -1,0 +1,47 @@
+"""`c2ser-hf push` against a local stand-in for the Hub API (loopback only)."""
+
+import filecmp
+
+import huggingface_hub.constants
+import pytest
+
+from c2ser_hf.hub import push_to_hub
+from c2ser_hf.new_model import write_random_c2ser
+
+from hub_standin import HubStandIn
+
+
+@pytest.fixture
+def online_to_loopback(monkeypatch):
+    # the suite runs offline; these requests only reach the stand-in on 127.0.0.1
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+
+
+def test_push_uploads_every_file_with_a_generated_card(tmp_path, online_to_loopback):
+    folder = tmp_path / "model"
+    write_random_c2ser(folder, seed=7)
+    with HubStandIn(tmp_path / "hub") as hub:
+        url = push_to_hub(folder, "someone/c2ser-tiny", private=True, token="hf_test", endpoint=hub.url)
+    assert url.startswith(f"{hub.url}/someone/c2ser-tiny/commit/")
+    assert hub.repos["someone/c2ser-tiny"]["visibility"] == "private" and len(hub.commits) == 1
+    uploaded = tmp_path / "hub" / "someone" / "c2ser-tiny"
+    for local in folder.iterdir():
+        assert filecmp.cmp(local, uploaded / local.name, shallow=False), local.name
+    card = (uploaded / "README.md").read_text(encoding="utf-8")
+    assert card.startswith("---\n") and 'from_pretrained("someone/c2ser-tiny"' in card
+
+
+def test_cli_push(tmp_path, online_to_loopback):
+    from c2ser_hf.cli import main
+
+    folder = tmp_path / "model"
+    write_random_c2ser(folder, seed=8)
+    with HubStandIn(tmp_path / "hub") as hub:
+        assert main(["push", "--model", str(folder), "--repo-id", "someone/cli", "--endpoint", hub.url]) == 0
+    assert (tmp_path / "hub" / "someone" / "cli" / "model.safetensors").is_file()
+    assert hub.repos["someone/cli"]["visibility"] != "private"
+
+
+def test_push_refuses_a_folder_without_a_model(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no config.json"):
+        push_to_hub(tmp_path, "someone/empty", endpoint="http://127.0.0.1:9")
