@@ -83,6 +83,7 @@ def c2ser_config_from_checkpoint(state_dict: dict, text_config, acoustic_config)
             "d_model": conv0.shape[0],
             "num_mel_bins": conv0.shape[1],
             "encoder_layers": whisper_layers,
+            # no head count is stored: whisper-medium's 64-wide heads (1024 / 16, UPSTREAM §1.3)
             "encoder_attention_heads": max(conv0.shape[0] // 64, 1),
             "encoder_ffn_dim": state_dict["encoder.encoders.0.feed_forward.w_1.weight"].shape[0],
             "max_source_positions": state_dict["encoder.embed.pos_enc.pe"].shape[1],
