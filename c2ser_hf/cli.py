@@ -34,6 +34,7 @@ def _convert_c2ser(args) -> int:
     report = convert_c2ser(
         args.checkpoint, args.emotion2vec, args.out, base_model=args.base_model, light=args.light,
         llm_dtype={"bfloat16": torch.bfloat16, "float32": torch.float32}[args.dtype], overwrite=args.overwrite,
+        max_shard_bytes=int(args.max_shard_gb * 1e9),
     )
     lora = f"kept {report.lora_adapter} LoRA pairs as an adapter" if args.light else f"merged {report.lora_merged} LoRA pairs"
     print(f"converted {report.tensors} tensors into {args.out}; {lora}")
@@ -145,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     kind.add_argument("--merge-lora", action="store_true", help="one self-contained model, LoRA merged (default)")
     kind.add_argument("--light", action="store_true", help="trained parts + LoRA adapter + the base model's id")
     c2ser.add_argument("--dtype", choices=("bfloat16", "float32"), default="bfloat16", help="LLM dtype")
+    c2ser.add_argument("--max-shard-gb", type=float, default=5.0,
+                       help="output shard size; memory use follows it (the checkpoint is read shard by shard)")
     c2ser.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     c2ser.set_defaults(func=_convert_c2ser)
 

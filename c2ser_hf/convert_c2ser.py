@@ -5,8 +5,11 @@ reported), every model tensor set, shapes must agree, or the conversion fails na
 """
 
 import json
+import math
 import os
 import re
+from collections.abc import Callable
+from functools import partial
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,13 +18,16 @@ from huggingface_hub import snapshot_download
 from safetensors import safe_open
 from safetensors.torch import save_file
 from transformers import AutoConfig, AutoTokenizer
+from transformers.dynamic_module_utils import custom_object_save
 
 from .checkpoint_io import atomic_output_dir, load_pickled_checkpoint
 from .convert_emotion2vec import ConversionError, config_from_checkpoint, map_state_dict, split_checkpoint
-from .modeling import C2SERConfig, C2SERForConditionalGeneration
+from .modeling import C2SERConfig, C2SERForConditionalGeneration, C2SERModel
+from .modeling.auto_map import map_auto_model_to
 from .processing import C2SERProcessor
 
 LLM = "llama_model.base_model.model."
+LLM_TARGETS = ("model.language_model.", "lm_head.")
 SPEECH_BOS_EOS_ROWS = (4097, 4098)  # `speech_token_emded` rows the released model uses (UPSTREAM §1.8)
 DEFAULT_BASE_MODEL = "Qwen/Qwen2-7B"
 DEFAULT_LORA_ALPHA = 32  # the released LoraConfig (UPSTREAM §1.10); the checkpoint stores only the rank
@@ -43,6 +49,38 @@ DROPPED = {
     "speaker_head.weight": "unused head",
     "speaker_head.bias": "unused head",
 }
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How to make one target tensor from source tensors: kept as keys, not tensors, so the writer can fetch them
+    shard by shard from a fresh memory map and let each shard's pages go once it is written."""
+
+    sources: tuple[str, ...]
+    build: Callable
+    shape: tuple[int, ...]
+
+    def make(self, state_dict: dict) -> torch.Tensor:
+        return self.build(*(state_dict[source] for source in self.sources))
+
+
+def _same(tensor):
+    return tensor
+
+
+def _first(tensor):
+    return tensor[0]
+
+
+def _bos_eos_rows(table):
+    return table[list(SPEECH_BOS_EOS_ROWS)]
+
+
+def _merged(scale: float, dtype):
+    def merge(base, lora_a, lora_b):
+        return (base.float() + scale * (lora_b.float() @ lora_a.float())).to(dtype)
+
+    return merge
 
 
 @dataclass
@@ -109,9 +147,9 @@ def map_c2ser_state_dict(
     llm_dtype=torch.bfloat16,
     merge_lora: bool = True,
 ):
-    """Target tensors for `C2SERForConditionalGeneration`, the dropped source keys with the reason, and the LoRA
-    matrices: merged into the base weights in fp32 then stored in `llm_dtype` (returned adapter empty), or left
-    out of the base weights and returned as a peft adapter state dict."""
+    """Recipes for the target tensors of `C2SERForConditionalGeneration`, the dropped source keys with the reason,
+    and the LoRA matrices: merged into the base weights in fp32 then stored in `llm_dtype` (returned adapter
+    empty), or left out of the base weights and returned as a peft adapter state dict."""
     whisper_layers = config.audio_config.encoder_layers
     mapping = {
         "encoder.embed.conv.0.weight": "model.audio_tower.conv1.weight",
@@ -137,7 +175,7 @@ def map_c2ser_state_dict(
         if source not in state_dict:
             absent.append(source)
             continue
-        target[dest] = state_dict[source]
+        target[dest] = Recipe((source,), _same, tuple(state_dict[source].shape))
         used.add(source)
     # the checkpoint's own sinusoid tables (bf16-rounded) are kept, not recomputed (UPSTREAM §1.13)
     for source, dest, squeeze in (
@@ -145,7 +183,8 @@ def map_c2ser_state_dict(
         ("speech_transformer.embed.pos_enc.pe", "model.link.position_table", False),
     ):
         if source in state_dict:
-            target[dest] = state_dict[source][0] if squeeze else state_dict[source]
+            shape = tuple(state_dict[source].shape)
+            target[dest] = Recipe((source,), _first, shape[1:]) if squeeze else Recipe((source,), _same, shape)
             used.add(source)
         else:
             absent.append(source)
@@ -153,7 +192,9 @@ def map_c2ser_state_dict(
     if table is None or table.shape[0] <= max(SPEECH_BOS_EOS_ROWS):
         absent.append("speech_token_emded.weight (rows 4097 and 4098)")
     else:
-        target["model.speech_boundary.weight"] = table[list(SPEECH_BOS_EOS_ROWS)]
+        target["model.speech_boundary.weight"] = Recipe(
+            ("speech_token_emded.weight",), _bos_eos_rows, (len(SPEECH_BOS_EOS_ROWS), table.shape[1])
+        )
         used.add("speech_token_emded.weight")
 
     adapter = {}
@@ -163,15 +204,16 @@ def map_c2ser_state_dict(
         # peft >= 0.7 names an adapted module's weights `<module>.base_layer.*`, older peft `<module>.*`
         plain = key.replace(".base_layer.", ".")
         lora_a, lora_b = (plain.replace(".weight", f".lora_{x}.default.weight") for x in "AB")
+        recipe = Recipe((key,), _same, tuple(tensor.shape))
         if plain.endswith(".weight") and lora_a in state_dict and lora_b in state_dict:
             if merge_lora:
-                a, b = state_dict[lora_a].float(), state_dict[lora_b].float()
-                tensor = (tensor.float() + (lora_alpha / a.shape[0]) * (b @ a)).to(llm_dtype)
+                scale = lora_alpha / state_dict[lora_a].shape[0]
+                recipe = Recipe((key, lora_a, lora_b), _merged(scale, llm_dtype), tuple(tensor.shape))
             else:  # peft's adapter file naming: no `llama_model.` prefix, no adapter name
                 for source in (lora_a, lora_b):
                     adapter[source[len("llama_model.") :].replace(".default.", ".")] = state_dict[source]
             used.update((lora_a, lora_b))
-        target["model.language_model." + plain[len(LLM + "model.") :]] = tensor
+        target["model.language_model." + plain[len(LLM + "model.") :]] = recipe
         used.add(key)
 
     dropped = {key: reason for key, reason in DROPPED.items() if key in state_dict}
@@ -189,28 +231,88 @@ def map_c2ser_state_dict(
     return target, dropped, adapter
 
 
-def verify_base_model(target: dict, base_model: str | os.PathLike, cache_dir=None) -> None:
-    """The checkpoint's frozen LLM must equal the base model that a light checkpoint will load in its place."""
+def verify_base_model(target: dict, checkpoint, base_model: str | os.PathLike, cache_dir=None,
+                      chunk_bytes: int = 5 * 10**8) -> None:
+    """The checkpoint's frozen LLM must equal the base model that a light checkpoint will load in its place. Both
+    files are mapped afresh for every `chunk_bytes` of tensors compared, so only that much stays resident."""
     base_dir = Path(base_model)
     if not base_dir.is_dir():
         base_dir = Path(snapshot_download(str(base_model), cache_dir=cache_dir, allow_patterns=["*.safetensors", "*.json"]))
     files = sorted(base_dir.glob("*.safetensors"))
     if not files:
         raise ConversionError(f"{base_model}: no safetensors weights to verify the checkpoint's LLM against")
-    seen, differ = set(), []
+    chunks = []
     for file in files:
         with safe_open(file, "pt") as handle:
-            for key in handle.keys():
-                ours = "model.language_model." + key[len("model.") :] if key.startswith("model.") else key
-                if ours not in target:
-                    continue
-                seen.add(ours)
-                if not torch.equal(handle.get_tensor(key).to(target[ours].dtype), target[ours]):
+            keys = [k for k in handle.keys() if _as_target(k) in target]
+        for key in keys:
+            size = math.prod(target[_as_target(key)].shape) * 2  # bf16, as the release stores the LLM
+            if not chunks or chunks[-1][0] != file or chunks[-1][2] + size > chunk_bytes:
+                chunks.append([file, [], 0])
+            chunks[-1][1].append(key)
+            chunks[-1][2] += size
+    seen, differ = set(), []
+    for file, keys, _ in chunks:
+        state_dict = load_pickled_checkpoint(checkpoint, mmap=True)
+        with safe_open(file, "pt") as handle:
+            for key in keys:
+                frozen = target[_as_target(key)].make(state_dict)
+                seen.add(_as_target(key))
+                if not torch.equal(handle.get_tensor(key).to(frozen.dtype), frozen):
                     differ.append(key)
-    llm_keys = {k for k in target if k.startswith(("model.language_model.", "lm_head."))}
+        del state_dict
+    llm_keys = {k for k in target if k.startswith(LLM_TARGETS)}
     if differ or seen != llm_keys:
         raise ConversionError(f"the checkpoint's frozen LLM differs from {base_model}: {differ[:10]}; "
                               f"absent from the base: {sorted(llm_keys - seen)[:10]}")
+
+
+def _as_target(base_key: str) -> str:
+    """A base Qwen2ForCausalLM key as C2SER names it."""
+    return "model.language_model." + base_key[len("model.") :] if base_key.startswith("model.") else base_key
+
+
+def write_weights(target: dict, checkpoint, folder: Path, llm_dtype, max_shard_bytes: int) -> list[str]:
+    """Write the target tensors as safetensors shards (transformers' names and index). Each shard is made from a
+    fresh memory map of the checkpoint, written, then let go: memory stays near one shard, not the whole model."""
+
+    def dtype_of(key):
+        return llm_dtype if key.startswith(LLM_TARGETS) else torch.float32
+
+    def nbytes(key):
+        return math.prod(target[key].shape) * dtype_of(key).itemsize
+
+    shards, current, size = [], [], 0
+    for key in target:
+        if current and size + nbytes(key) > max_shard_bytes:
+            shards.append(current)
+            current, size = [], 0
+        current.append(key)
+        size += nbytes(key)
+    shards.append(current)
+    names = (["model.safetensors"] if len(shards) == 1 else
+             [f"model-{i + 1:05d}-of-{len(shards):05d}.safetensors" for i in range(len(shards))])
+    for name, keys in zip(names, shards):
+        state_dict = load_pickled_checkpoint(checkpoint, mmap=True)
+        tensors = {key: target[key].make(state_dict).to(dtype_of(key)).contiguous() for key in keys}
+        save_file(tensors, folder / name, metadata={"format": "pt"})
+        del tensors, state_dict
+    if len(shards) > 1:
+        weight_map = {key: name for name, keys in zip(names, shards) for key in keys}
+        index = {"metadata": {"total_size": sum(nbytes(k) for k in target)}, "weight_map": weight_map}
+        (folder / "model.safetensors.index.json").write_text(json.dumps(index, indent=2))
+    return names
+
+
+def write_model_files(model, folder: Path, llm_dtype) -> None:
+    """What `save_pretrained` writes besides the weights: config (with `auto_map`), generation config, Hub files."""
+    model.config.dtype = str(llm_dtype).removeprefix("torch.")
+    model.config.architectures = [type(model).__name__]
+    map_auto_model_to(model, C2SERModel)
+    if model._auto_class is not None:
+        custom_object_save(model, folder, config=model.config)
+    model.config.save_pretrained(folder)
+    model.generation_config.save_pretrained(folder)
 
 
 def convert_c2ser(
@@ -223,6 +325,7 @@ def convert_c2ser(
     lora_alpha: float = DEFAULT_LORA_ALPHA,
     overwrite: bool = False,
     cache_dir: str | os.PathLike | None = None,
+    max_shard_bytes: int = 5 * 10**9,
 ) -> C2SERConversionReport:
     """Convert to a model folder plus its processor. The text config and tokenizer come from `base_model` (a folder or
     Hub id laid out like `Qwen/Qwen2-7B`).
@@ -231,7 +334,7 @@ def convert_c2ser(
     connector, speech BOS/EOS) plus the LoRA adapter in peft's format and the base model's id; the checkpoint's
     frozen LLM is first verified to equal `base_model`, which `from_pretrained` then loads in its place.
     """
-    state_dict = load_pickled_checkpoint(checkpoint, mmap=True)
+    state_dict = load_pickled_checkpoint(checkpoint, mmap=True)  # read for names and shapes only
     if not isinstance(state_dict, dict) or "encoder.embed.conv.0.weight" not in state_dict:
         raise ConversionError(f"{checkpoint}: not a C2SER wenet checkpoint (no encoder.embed.conv.0.weight)")
     e2v_state, e2v_cfg, _ = split_checkpoint(load_pickled_checkpoint(emotion2vec))
@@ -246,36 +349,36 @@ def convert_c2ser(
 
     target, dropped, adapter = map_c2ser_state_dict(state_dict, config, lora_alpha, llm_dtype, merge_lora=not light)
     acoustic, e2v_dropped = map_state_dict(e2v_state, acoustic_config, prefix="model.acoustic_tower.")
-    target.update(acoustic)
+    target.update({key: Recipe((), partial(_same, tensor), tuple(tensor.shape)) for key, tensor in acoustic.items()})
     dropped.update({f"emotion2vec:{key}": "pretraining-only" for key in e2v_dropped})
+    adapter = {key: tensor.clone() for key, tensor in adapter.items()}
+    pairs = (len(adapter) // 2) if light else sum(1 for k in state_dict if k.endswith(".lora_A.default.weight"))
+    source_tensors = len(state_dict)
+    del state_dict  # the writer maps the checkpoint afresh for every shard
 
     with torch.device("meta"):
         model = C2SERForConditionalGeneration(config)
-    expected = model.state_dict()
+    expected = {key: tuple(value.shape) for key, value in model.state_dict().items()}
     missing = sorted(set(expected) - set(target))
     unexpected = sorted(set(target) - set(expected))
-    wrong = [f"{k}: {tuple(target[k].shape)} vs {tuple(expected[k].shape)}" for k in set(target) & set(expected)
-             if tuple(target[k].shape) != tuple(expected[k].shape)]
+    wrong = [f"{k}: {target[k].shape} vs {expected[k]}" for k in set(target) & set(expected) if target[k].shape != expected[k]]
     if missing or unexpected or wrong:
         raise ConversionError(f"model tensors not set: {missing[:20]}; not in the model: {unexpected[:20]}; "
                               f"shape mismatches: {wrong[:20]}")
     if light:
-        verify_base_model(target, base_model, cache_dir=cache_dir)
-        target = {k: v for k, v in target.items() if not k.startswith(("model.language_model.", "lm_head."))}
+        verify_base_model(target, checkpoint, base_model, cache_dir=cache_dir)
+        target = {k: v for k, v in target.items() if not k.startswith(LLM_TARGETS)}
         config.base_model_name_or_path = str(base_model)
-    # encoders, link and projection run in fp32 (DESIGN "Fidelity decisions"); the LLM keeps `llm_dtype`
-    for key, tensor in target.items():
-        target[key] = tensor.to(llm_dtype if key.startswith(("model.language_model.", "lm_head.")) else torch.float32)
-    model.load_state_dict(target, strict=not light, assign=True)
     with atomic_output_dir(out_dir, overwrite=overwrite) as staging:
-        model.save_pretrained(staging, state_dict=target)
+        # encoders, link and projection are stored fp32 (DESIGN "Fidelity decisions"); the LLM in `llm_dtype`
+        write_weights(target, checkpoint, staging, llm_dtype, max_shard_bytes)
+        write_model_files(model, staging, llm_dtype)
         processor.save_pretrained(staging)
         if light:
             save_file({k: v.contiguous() for k, v in adapter.items()}, staging / "adapter_model.safetensors",
                       metadata={"format": "pt"})
             (staging / "adapter_config.json").write_text(json.dumps(adapter_config(adapter, base_model, lora_alpha), indent=2))
-    pairs = (len(adapter) // 2) if light else sum(1 for k in state_dict if k.endswith(".lora_A.default.weight"))
-    return C2SERConversionReport(tensors=len(state_dict), dropped=dropped, lora_merged=0 if light else pairs,
+    return C2SERConversionReport(tensors=source_tensors, dropped=dropped, lora_merged=0 if light else pairs,
                                  lora_adapter=pairs if light else 0)
 
 

@@ -202,3 +202,15 @@ def test_light_loads_with_remote_code_where_the_package_is_absent(light_and_merg
     with torch.no_grad():
         expected = merged(**inputs).logits[:, -1]
     assert (torch.load(tmp_path / "out.pt") - expected).abs().max().item() <= 1e-4
+
+
+def test_sharded_output_loads_like_a_single_file(tmp_path, emotion2vec):
+    checkpoint, base_dir, _ = build_upstream(tmp_path, seed=6)
+    convert_c2ser(checkpoint, emotion2vec, tmp_path / "one", base_model=base_dir, llm_dtype=torch.float32)
+    convert_c2ser(checkpoint, emotion2vec, tmp_path / "many", base_model=base_dir, llm_dtype=torch.float32,
+                  max_shard_bytes=200_000)
+    shards = sorted(p.name for p in (tmp_path / "many").glob("model-*.safetensors"))
+    assert len(shards) > 3 and (tmp_path / "many" / "model.safetensors.index.json").is_file()
+    one = AutoModelForMultimodalLM.from_pretrained(tmp_path / "one").state_dict()
+    many = AutoModelForMultimodalLM.from_pretrained(tmp_path / "many").state_dict()
+    assert one.keys() == many.keys() and all(torch.equal(one[k], many[k]) for k in one)

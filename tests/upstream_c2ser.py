@@ -47,9 +47,10 @@ def _wenet_blocks(prefix, layers, dim, ffn, key_bias, generator):
     return tensors
 
 
-def build_upstream(tmp_path, old_peft_naming=False, seed=0, width=64):
+def build_upstream(tmp_path, old_peft_naming=False, seed=0, width=64, text=None):
     """Write `C2SER_llm.pt` and a `Qwen2-7B`-like base folder under tmp_path; returns (checkpoint path, base dir,
-    the peft LLM). `width` is the Whisper and link width (one tensor feeds the other, 1024 in the release)."""
+    the peft LLM). `width` is the Whisper and link width (one tensor feeds the other, 1024 in the release); `text`
+    overrides the Qwen2 sizes."""
     generator = torch.Generator().manual_seed(seed)
 
     def rand(*shape):
@@ -59,7 +60,7 @@ def build_upstream(tmp_path, old_peft_naming=False, seed=0, width=64):
     eos = tokenizer.convert_tokens_to_ids("<|endoftext|>")
     torch.manual_seed(seed)
     base = Qwen2ForCausalLM(Qwen2Config(vocab_size=len(tokenizer) + 8, eos_token_id=eos, bos_token_id=eos,
-                                        tie_word_embeddings=False, **TEXT)).eval()
+                                        tie_word_embeddings=False, **(text or TEXT))).eval()
     with torch.no_grad():  # bf16 values, like the Hub's Qwen2-7B and the checkpoint's frozen copy of it
         for param in base.parameters():
             param.copy_(param.to(torch.bfloat16).float())
@@ -72,7 +73,7 @@ def build_upstream(tmp_path, old_peft_naming=False, seed=0, width=64):
         for name, param in llm.named_parameters():
             if "lora_" in name:
                 param.copy_(rand(*param.shape) * 4)
-    text_hidden = TEXT["hidden_size"]
+    text_hidden = (text or TEXT)["hidden_size"]
 
     state = {
         "encoder.embed.conv.0.weight": rand(width, MELS, 3), "encoder.embed.conv.0.bias": rand(width),
