@@ -1,9 +1,9 @@
 """Peak memory of converting a C2SER checkpoint, against the checkpoint's size, one run.
 
-    python bench/bench_convert_c2ser.py [--layers 24] [--shard-gb 0.5]
+    python bench/bench_convert_c2ser.py [--layers 48] [--shard-gb 0.25]
 
 Builds a synthetic checkpoint in the official `C2SER_llm.pt` layout whose Qwen2 part is large (hidden 2048, FFN
-5632, `--layers` layers: about 2.3 GB in bf16 at 24 layers), then converts it in a fresh process for each mode and
+5632, `--layers` layers: about 4.4 GB in bf16 at 48 layers), then converts it in a fresh process for each mode and
 prints that process's peak RSS (as the kernel counts it, mapped checkpoint pages included) / the file size. The
 writer maps the checkpoint afresh for every output shard, so the peak follows the shard size, not the model size.
 """
@@ -50,7 +50,7 @@ def peak_rss_of(command: list[str]) -> int:
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--layers", type=int, default=24)
+    parser.add_argument("--layers", type=int, default=48)
     parser.add_argument("--shard-gb", type=float, default=0.25)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

@@ -23,6 +23,7 @@ from transformers.dynamic_module_utils import custom_object_save
 from .checkpoint_io import atomic_output_dir, load_pickled_checkpoint
 from .convert_emotion2vec import ConversionError, config_from_checkpoint, map_state_dict, split_checkpoint
 from .modeling import C2SERConfig, C2SERForConditionalGeneration, C2SERModel
+from .model_card import write_model_card
 from .modeling.auto_map import map_auto_model_to
 from .processing import C2SERProcessor
 
@@ -59,6 +60,7 @@ class Recipe:
     sources: tuple[str, ...]
     build: Callable
     shape: tuple[int, ...]
+    dtype: torch.dtype
 
     def make(self, state_dict: dict) -> torch.Tensor:
         return self.build(*(state_dict[source] for source in self.sources))
@@ -175,7 +177,7 @@ def map_c2ser_state_dict(
         if source not in state_dict:
             absent.append(source)
             continue
-        target[dest] = Recipe((source,), _same, tuple(state_dict[source].shape))
+        target[dest] = Recipe((source,), _same, tuple(state_dict[source].shape), state_dict[source].dtype)
         used.add(source)
     # the checkpoint's own sinusoid tables (bf16-rounded) are kept, not recomputed (UPSTREAM §1.13)
     for source, dest, squeeze in (
@@ -183,8 +185,8 @@ def map_c2ser_state_dict(
         ("speech_transformer.embed.pos_enc.pe", "model.link.position_table", False),
     ):
         if source in state_dict:
-            shape = tuple(state_dict[source].shape)
-            target[dest] = Recipe((source,), _first, shape[1:]) if squeeze else Recipe((source,), _same, shape)
+            shape, dtype = tuple(state_dict[source].shape), state_dict[source].dtype
+            target[dest] = Recipe((source,), _first, shape[1:], dtype) if squeeze else Recipe((source,), _same, shape, dtype)
             used.add(source)
         else:
             absent.append(source)
@@ -193,7 +195,7 @@ def map_c2ser_state_dict(
         absent.append("speech_token_emded.weight (rows 4097 and 4098)")
     else:
         target["model.speech_boundary.weight"] = Recipe(
-            ("speech_token_emded.weight",), _bos_eos_rows, (len(SPEECH_BOS_EOS_ROWS), table.shape[1])
+            ("speech_token_emded.weight",), _bos_eos_rows, (len(SPEECH_BOS_EOS_ROWS), table.shape[1]), table.dtype
         )
         used.add("speech_token_emded.weight")
 
@@ -204,11 +206,11 @@ def map_c2ser_state_dict(
         # peft >= 0.7 names an adapted module's weights `<module>.base_layer.*`, older peft `<module>.*`
         plain = key.replace(".base_layer.", ".")
         lora_a, lora_b = (plain.replace(".weight", f".lora_{x}.default.weight") for x in "AB")
-        recipe = Recipe((key,), _same, tuple(tensor.shape))
+        recipe = Recipe((key,), _same, tuple(tensor.shape), llm_dtype)
         if plain.endswith(".weight") and lora_a in state_dict and lora_b in state_dict:
             if merge_lora:
                 scale = lora_alpha / state_dict[lora_a].shape[0]
-                recipe = Recipe((key, lora_a, lora_b), _merged(scale, llm_dtype), tuple(tensor.shape))
+                recipe = Recipe((key, lora_a, lora_b), _merged(scale, llm_dtype), tuple(tensor.shape), llm_dtype)
             else:  # peft's adapter file naming: no `llama_model.` prefix, no adapter name
                 for source in (lora_a, lora_b):
                     adapter[source[len("llama_model.") :].replace(".default.", ".")] = state_dict[source]
@@ -272,15 +274,13 @@ def _as_target(base_key: str) -> str:
     return "model.language_model." + base_key[len("model.") :] if base_key.startswith("model.") else base_key
 
 
-def write_weights(target: dict, checkpoint, folder: Path, llm_dtype, max_shard_bytes: int) -> list[str]:
-    """Write the target tensors as safetensors shards (transformers' names and index). Each shard is made from a
-    fresh memory map of the checkpoint, written, then let go: memory stays near one shard, not the whole model."""
-
-    def dtype_of(key):
-        return llm_dtype if key.startswith(LLM_TARGETS) else torch.float32
+def write_weights(target: dict, checkpoint, folder: Path, max_shard_bytes: int) -> list[str]:
+    """Write the target tensors, each in its recipe's dtype, as safetensors shards (transformers' names and index).
+    Each shard is made from a fresh memory map of the checkpoint, written, then let go: memory stays near one shard,
+    not the whole model."""
 
     def nbytes(key):
-        return math.prod(target[key].shape) * dtype_of(key).itemsize
+        return math.prod(target[key].shape) * target[key].dtype.itemsize
 
     shards, current, size = [], [], 0
     for key in target:
@@ -294,7 +294,7 @@ def write_weights(target: dict, checkpoint, folder: Path, llm_dtype, max_shard_b
              [f"model-{i + 1:05d}-of-{len(shards):05d}.safetensors" for i in range(len(shards))])
     for name, keys in zip(names, shards):
         state_dict = load_pickled_checkpoint(checkpoint, mmap=True)
-        tensors = {key: target[key].make(state_dict).to(dtype_of(key)).contiguous() for key in keys}
+        tensors = {key: target[key].make(state_dict).to(target[key].dtype).contiguous() for key in keys}
         save_file(tensors, folder / name, metadata={"format": "pt"})
         del tensors, state_dict
     if len(shards) > 1:
@@ -349,7 +349,7 @@ def convert_c2ser(
 
     target, dropped, adapter = map_c2ser_state_dict(state_dict, config, lora_alpha, llm_dtype, merge_lora=not light)
     acoustic, e2v_dropped = map_state_dict(e2v_state, acoustic_config, prefix="model.acoustic_tower.")
-    target.update({key: Recipe((), partial(_same, tensor), tuple(tensor.shape)) for key, tensor in acoustic.items()})
+    target.update({k: Recipe((), partial(_same, t), tuple(t.shape), t.dtype) for k, t in acoustic.items()})
     dropped.update({f"emotion2vec:{key}": "pretraining-only" for key in e2v_dropped})
     adapter = {key: tensor.clone() for key, tensor in adapter.items()}
     pairs = (len(adapter) // 2) if light else sum(1 for k in state_dict if k.endswith(".lora_A.default.weight"))
@@ -366,14 +366,16 @@ def convert_c2ser(
         raise ConversionError(f"model tensors not set: {missing[:20]}; not in the model: {unexpected[:20]}; "
                               f"shape mismatches: {wrong[:20]}")
     if light:
-        verify_base_model(target, checkpoint, base_model, cache_dir=cache_dir)
+        verify_base_model(target, checkpoint, base_model, cache_dir=cache_dir, chunk_bytes=max_shard_bytes)
         target = {k: v for k, v in target.items() if not k.startswith(LLM_TARGETS)}
         config.base_model_name_or_path = str(base_model)
     with atomic_output_dir(out_dir, overwrite=overwrite) as staging:
-        # encoders, link and projection are stored fp32 (DESIGN "Fidelity decisions"); the LLM in `llm_dtype`
-        write_weights(target, checkpoint, staging, llm_dtype, max_shard_bytes)
+        # stored in the checkpoint's own dtypes (the LLM in `llm_dtype`); loading upcasts encoders, link and
+        # projection to fp32 (DESIGN "Fidelity decisions")
+        write_weights(target, checkpoint, staging, max_shard_bytes)
         write_model_files(model, staging, llm_dtype)
         processor.save_pretrained(staging)
+        write_model_card(staging, repo_id=Path(out_dir).name)
         if light:
             save_file({k: v.contiguous() for k, v in adapter.items()}, staging / "adapter_model.safetensors",
                       metadata={"format": "pt"})

@@ -280,7 +280,8 @@ class C2SERForConditionalGeneration(C2SERPreTrainedModel, GenerationMixin):
             model = cls(config)
         # the base's own modules are used as they are: no second copy of the language model is ever allocated
         model.model.language_model, model.lm_head = base.model, base.lm_head
-        trained = load_state_dict(cached_file(path, "model.safetensors", **hub))
+        # the trained parts run in fp32 whatever dtype they are stored in (DESIGN "Fidelity decisions")
+        trained = {k: v.float() for k, v in load_state_dict(cached_file(path, "model.safetensors", **hub)).items()}
         missing, unexpected = model.load_state_dict(trained, strict=False, assign=True)
         left = [k for k in missing if not k.startswith(("model.language_model.", "lm_head."))]
         if left or unexpected:

@@ -105,7 +105,11 @@ def test_cli_convert_c2ser(tmp_path, emotion2vec):
         with safe_open(shard, "pt") as handle:
             stored.update({key: handle.get_slice(key).get_dtype() for key in handle.keys()})
     assert stored["model.language_model.embed_tokens.weight"] == "BF16" and stored["lm_head.weight"] == "BF16"
-    assert stored["model.audio_tower.conv1.weight"] == "F32" and stored["model.link.position_table"] == "F32"
+    # the rest keeps the checkpoint's own dtype (bf16 in the release), lossless; loading upcasts it to fp32
+    assert stored["model.audio_tower.conv1.weight"] == "BF16" and stored["model.link.position_table"] == "BF16"
+    loaded = AutoModelForMultimodalLM.from_pretrained(tmp_path / "out", dtype="auto")
+    assert loaded.model.audio_tower.conv1.weight.dtype == torch.float32
+    assert loaded.model.language_model.embed_tokens.weight.dtype == torch.bfloat16
 
 
 @pytest.fixture(scope="module")
@@ -214,3 +218,22 @@ def test_sharded_output_loads_like_a_single_file(tmp_path, emotion2vec):
     one = AutoModelForMultimodalLM.from_pretrained(tmp_path / "one").state_dict()
     many = AutoModelForMultimodalLM.from_pretrained(tmp_path / "many").state_dict()
     assert one.keys() == many.keys() and all(torch.equal(one[k], many[k]) for k in one)
+
+
+def test_converted_folder_has_a_model_card(converted):
+    root, _, _, _ = converted
+    card = (root / "out" / "README.md").read_text(encoding="utf-8")
+    assert card.startswith("---\n") and "## Architecture" in card and "c2ser-hf" in card
+
+
+def test_a_pickle_that_runs_code_is_refused(tmp_path, emotion2vec):
+    from c2ser_hf.checkpoint_io import UnsafeCheckpointError
+
+    class Exploit:
+        def __reduce__(self):
+            return (print, ("this ran",))
+
+    torch.save({"encoder.embed.conv.0.weight": torch.zeros(1), "note": Exploit()}, tmp_path / "C2SER_llm.pt")
+    with pytest.raises(UnsafeCheckpointError, match="builtins.print"):
+        convert_c2ser(tmp_path / "C2SER_llm.pt", emotion2vec, tmp_path / "out", base_model=tmp_path)
+    assert not (tmp_path / "out").exists()

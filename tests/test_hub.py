@@ -45,3 +45,18 @@ def test_cli_push(tmp_path, online_to_loopback):
 def test_push_refuses_a_folder_without_a_model(tmp_path):
     with pytest.raises(FileNotFoundError, match="no config.json"):
         push_to_hub(tmp_path, "someone/empty", endpoint="http://127.0.0.1:9")
+
+
+def test_push_replaces_a_generated_card_and_keeps_a_handwritten_one(tmp_path, online_to_loopback):
+    from c2ser_hf.model_card import write_model_card
+
+    folder = tmp_path / "model"
+    write_random_c2ser(folder, seed=9)
+    write_model_card(folder, repo_id="placeholder")
+    with HubStandIn(tmp_path / "hub") as hub:
+        push_to_hub(folder, "someone/generated", endpoint=hub.url)
+        (folder / "README.md").write_text("# My own card\n")
+        push_to_hub(folder, "someone/handwritten", endpoint=hub.url)
+    generated = (tmp_path / "hub" / "someone" / "generated" / "README.md").read_text(encoding="utf-8")
+    assert "someone/generated" in generated and "placeholder" not in generated
+    assert (tmp_path / "hub" / "someone" / "handwritten" / "README.md").read_text() == "# My own card\n"
