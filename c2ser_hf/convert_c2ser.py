@@ -7,7 +7,6 @@ reported), every model tensor set, shapes must agree, or the conversion fails na
 import json
 import math
 import os
-import re
 from collections.abc import Callable
 from functools import partial
 from dataclasses import dataclass, field
@@ -21,7 +20,13 @@ from transformers import AutoConfig, AutoTokenizer
 from transformers.dynamic_module_utils import custom_object_save
 
 from .checkpoint_io import atomic_output_dir, load_pickled_checkpoint
-from .convert_emotion2vec import ConversionError, config_from_checkpoint, map_state_dict, split_checkpoint
+from .convert_emotion2vec import (
+    ConversionError,
+    config_from_checkpoint,
+    map_state_dict,
+    matching_indices,
+    split_checkpoint,
+)
 from .modeling import C2SERConfig, C2SERForConditionalGeneration, C2SERModel
 from .model_card import write_model_card
 from .modeling.auto_map import map_auto_model_to
@@ -93,11 +98,6 @@ class C2SERConversionReport:
     lora_adapter: int = 0
 
 
-def _count(state_dict: dict, pattern: str) -> int:
-    regex = re.compile(pattern)
-    return len({m.group(1) for key in state_dict if (m := regex.fullmatch(key))})
-
-
 def _wenet_encoder_keys(state_dict, source: str, target: str, layers: int, final_norm: str) -> dict[str, str]:
     """wenet TransformerEncoder block keys → HF encoder-layer keys (UPSTREAM §3.3). Whisper's key projection has no
     bias; the link's has one, so a k bias maps where the checkpoint has it."""
@@ -115,7 +115,7 @@ def _wenet_encoder_keys(state_dict, source: str, target: str, layers: int, final
 def c2ser_config_from_checkpoint(state_dict: dict, text_config, acoustic_config) -> C2SERConfig:
     """The released architecture, with sizes read from the tensors (a synthetic small checkpoint converts too)."""
     conv0 = state_dict["encoder.embed.conv.0.weight"]
-    whisper_layers = _count(state_dict, r"encoder\.encoders\.(\d+)\.norm1\.weight")
+    whisper_layers = len(matching_indices(state_dict, r"encoder\.encoders\.(\d+)\.norm1\.weight"))
     link = state_dict["speech_transformer.embed.out.0.weight"]
     return C2SERConfig(
         audio_config={
@@ -133,9 +133,9 @@ def c2ser_config_from_checkpoint(state_dict: dict, text_config, acoustic_config)
         },
         acoustic_config={**acoustic_config.to_dict(), "utterance_source": "first_frames"},
         text_config=text_config.to_dict(),
-        downsample_rate=2 ** (_count(state_dict, r"down_sample_2\.conv\.(\d+)\.weight") - 1),
+        downsample_rate=2 ** (len(matching_indices(state_dict, r"down_sample_2\.conv\.(\d+)\.weight")) - 1),
         link_hidden_size=link.shape[0],
-        link_layers=_count(state_dict, r"speech_transformer\.encoders\.(\d+)\.norm1\.weight"),
+        link_layers=len(matching_indices(state_dict, r"speech_transformer\.encoders\.(\d+)\.norm1\.weight")),
         link_ffn_dim=state_dict["speech_transformer.encoders.0.feed_forward.w_1.weight"].shape[0],
         link_max_positions=state_dict["speech_transformer.embed.pos_enc.pe"].shape[1],
         acoustic_token_source="first_frames",

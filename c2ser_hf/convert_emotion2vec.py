@@ -76,7 +76,8 @@ def _conv_spec_strides(spec: str) -> tuple[int, ...]:
     return tuple(int(layer[2]) for layer in value(ast.parse(spec, mode="eval").body))
 
 
-def _indices(state_dict: dict, pattern: str) -> list[int]:
+def matching_indices(state_dict: dict, pattern: str) -> list[int]:
+    """Sorted distinct values of the first group of `pattern` over the keys that fully match it (layer numbers)."""
     regex = re.compile(pattern)
     return sorted({int(m.group(1)) for key in state_dict if (m := regex.fullmatch(key))})
 
@@ -101,7 +102,7 @@ def config_from_checkpoint(state_dict: dict, model_cfg: dict | None, **overrides
             raise ConversionError(f"checkpoint has no tensor {key!r}: not an emotion2vec audio model")
         return tuple(state_dict[key].shape)
 
-    conv_layers = _indices(state_dict, re.escape(AUDIO) + r"local_encoder\.conv_layers\.(\d+)\.0\.weight")
+    conv_layers = matching_indices(state_dict, re.escape(AUDIO) + r"local_encoder\.conv_layers\.(\d+)\.0\.weight")
     conv_shapes = [shape(f"{AUDIO}local_encoder.conv_layers.{i}.0.weight") for i in conv_layers]
     conv_dim = [s[0] for s in conv_shapes]
     conv_kernel = [s[2] for s in conv_shapes]
@@ -114,10 +115,10 @@ def config_from_checkpoint(state_dict: dict, model_cfg: dict | None, **overrides
             f"the CNN has {len(conv_kernel)} layers and the checkpoint stores no feature_encoder_spec: strides unknown"
         )
     hidden_size = shape(f"{AUDIO}project_features.2.weight")[0]
-    pos_layers = _indices(state_dict, re.escape(AUDIO) + r"relative_positional_encoder\.(\d+)\.0\.weight")
+    pos_layers = matching_indices(state_dict, re.escape(AUDIO) + r"relative_positional_encoder\.(\d+)\.0\.weight")
     pos_shape = shape(f"{AUDIO}relative_positional_encoder.{pos_layers[0]}.0.weight")
-    prenet = _indices(state_dict, re.escape(AUDIO) + r"context_encoder\.blocks\.(\d+)\.norm1\.weight")
-    main = _indices(state_dict, r"blocks\.(\d+)\.norm1\.weight")
+    prenet = matching_indices(state_dict, re.escape(AUDIO) + r"context_encoder\.blocks\.(\d+)\.norm1\.weight")
+    main = matching_indices(state_dict, r"blocks\.(\d+)\.norm1\.weight")
     extra = state_dict.get(f"{AUDIO}extra_tokens")
     alibi = state_dict.get(f"{AUDIO}alibi_scale")
     alibi_shape = tuple(alibi.shape) if alibi is not None else None

@@ -4,8 +4,6 @@ from transformers import Pipeline
 
 from .processing.audio_input import split_windows, to_mono_16k
 
-HOP = 160
-
 
 class SpeechEmotionRecognitionPipeline(Pipeline):
     """
@@ -33,7 +31,7 @@ class SpeechEmotionRecognitionPipeline(Pipeline):
             sampling_rate = audio.get("sampling_rate")
             audio = audio["array"] if "array" in audio else audio["raw"]
         waveform = to_mono_16k(audio, sampling_rate, name="audio", min_samples=self.processor.min_samples)
-        windows = [waveform[a:b] for a, b in split_windows(waveform, self.processor.max_mel_frames * HOP)]
+        windows = [waveform[a:b] for a, b in split_windows(waveform, self.processor.max_samples)]
         inputs = {"implicit": self.processor(windows, mode="implicit")}
         if explain:
             inputs["explicit"] = self.processor(windows, mode="explicit")

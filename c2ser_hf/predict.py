@@ -13,7 +13,6 @@ from .processing import EMOTIONS
 from .processing.audio_input import AudioInputError, split_windows, to_mono_16k
 
 SAMPLE_RATE = 16000
-HOP = 160  # log-mel hop: max_mel_frames × HOP is the longest window
 
 
 def _name(item, index: int) -> str:
@@ -44,7 +43,7 @@ def predict(
             results[index] = {"file": name, "error": str(error)}
             continue
         results[index] = {"file": name, "windows": []}
-        for start, end in split_windows(waveform, processor.max_mel_frames * HOP):
+        for start, end in split_windows(waveform, processor.max_samples):
             windows.append((index, start, end, waveform[start:end]))
 
     order = sorted(range(len(windows)), key=lambda k: -len(windows[k][3]))

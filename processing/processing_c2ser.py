@@ -141,6 +141,11 @@ class C2SERProcessor(ProcessorMixin):
         """Shortest accepted audio at 16 kHz: enough for `num_acoustic_tokens` Emotion2Vec-S frames (3280, 0.2 s)."""
         return FIRST_FRAME_SAMPLES + FRAME_HOP_SAMPLES * (max(self.num_acoustic_tokens, 1) - 1)
 
+    @property
+    def max_samples(self) -> int:
+        """Longest audio per item at 16 kHz (`max_mel_frames` frames, 30 s); longer audio goes in windows."""
+        return self.max_mel_frames * self.feature_extractor.hop_length
+
     def speech_lengths(self, mel_lengths):
         """Speech-block length per item from its mel frame count (an int, list, numpy array or torch tensor)."""
         lengths = np.asarray(mel_lengths) if isinstance(mel_lengths, (list, tuple)) else mel_lengths
