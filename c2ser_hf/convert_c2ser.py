@@ -22,6 +22,7 @@ from transformers.dynamic_module_utils import custom_object_save
 from .checkpoint_io import atomic_output_dir, load_pickled_checkpoint
 from .convert_emotion2vec import (
     ConversionError,
+    check_covers_model,
     config_from_checkpoint,
     map_state_dict,
     matching_indices,
@@ -358,13 +359,7 @@ def convert_c2ser(
 
     with torch.device("meta"):
         model = C2SERForConditionalGeneration(config)
-    expected = {key: tuple(value.shape) for key, value in model.state_dict().items()}
-    missing = sorted(set(expected) - set(target))
-    unexpected = sorted(set(target) - set(expected))
-    wrong = [f"{k}: {target[k].shape} vs {expected[k]}" for k in set(target) & set(expected) if target[k].shape != expected[k]]
-    if missing or unexpected or wrong:
-        raise ConversionError(f"model tensors not set: {missing[:20]}; not in the model: {unexpected[:20]}; "
-                              f"shape mismatches: {wrong[:20]}")
+    check_covers_model({key: recipe.shape for key, recipe in target.items()}, model)
     if light:
         verify_base_model(target, checkpoint, base_model, cache_dir=cache_dir, chunk_bytes=max_shard_bytes)
         target = {k: v for k, v in target.items() if not k.startswith(LLM_TARGETS)}

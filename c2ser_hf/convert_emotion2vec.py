@@ -206,6 +206,16 @@ def map_state_dict(state_dict: dict, config: Emotion2VecSConfig, prefix: str = "
     return target, dropped
 
 
+def check_covers_model(shapes: dict[str, tuple[int, ...]], model) -> None:
+    """Every model tensor is produced, nothing else is, and every shape fits; else fail naming the keys."""
+    expected = {key: tuple(value.shape) for key, value in model.state_dict().items()}
+    missing, unexpected = sorted(set(expected) - set(shapes)), sorted(set(shapes) - set(expected))
+    wrong = [f"{k}: {shapes[k]} vs {expected[k]}" for k in sorted(set(shapes) & set(expected)) if shapes[k] != expected[k]]
+    if missing or unexpected or wrong:
+        raise ConversionError(f"model tensors not set: {missing[:20]}; not in the model: {unexpected[:20]}; "
+                              f"shape mismatches: {wrong[:20]}")
+
+
 def read_labels(checkpoint_path: Path, num_labels: int, labels: list[str] | None) -> list[str]:
     """Class names for a FunASR `proj` head: given, or FunASR's tokens.txt / config.yaml beside the checkpoint."""
     if labels is None:
@@ -267,13 +277,7 @@ def convert_emotion2vec(
     model_class = Emotion2VecSForSequenceClassification if has_head else Emotion2VecSModel
     with torch.device("meta"):
         model = model_class(config)
-    expected = set(model.state_dict())
-    missing, unexpected = sorted(expected - set(target)), sorted(set(target) - expected)
-    if missing or unexpected:
-        raise ConversionError(f"target tensors not set: {missing}; produced but not in the model: {unexpected}")
-    for key, tensor in target.items():
-        if tuple(tensor.shape) != tuple(model.state_dict()[key].shape):
-            raise ConversionError(f"{key}: shape {tuple(tensor.shape)} does not fit the model's {tuple(model.state_dict()[key].shape)}")
+    check_covers_model({key: tuple(tensor.shape) for key, tensor in target.items()}, model)
     model.load_state_dict(target, strict=True, assign=True)
     model.eval()
 
