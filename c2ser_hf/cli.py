@@ -119,6 +119,62 @@ def _push(args) -> int:
     return 0
 
 
+def _acoustics(args) -> int:
+    import json
+
+    from .cot.acoustics import AcousticMeter, measure_files
+
+    texts = None
+    if args.texts:
+        texts = Path(args.texts).read_text(encoding="utf-8").splitlines()
+        if len(texts) != len(args.audio):
+            raise ValueError(f"{args.texts}: {len(texts)} lines for {len(args.audio)} audio files (one per file)")
+    elif args.text is not None:
+        texts = [args.text] * len(args.audio)
+    options = {"checkpoint": args.penn_checkpoint} if args.pitch_estimator == "penn" else {}
+    results = measure_files(args.audio, texts, [args.language] * len(args.audio),
+                            meter=AcousticMeter(args.pitch_estimator, **options))
+    for result in results:
+        if args.json:
+            print(json.dumps(result, ensure_ascii=False))
+        elif "error" in result:
+            print(f"{result['file']}: error: {result['error']}")
+        else:
+            values = "  ".join(f"{k} {result[k]:.2f}" if result[k] is not None else f"{k} -"
+                               for k in ("pitch_hz", "loudness_lufs", "speaking_rate", "speech_duration_s"))
+            notes = "; ".join(f"{k}: {v}" for k, v in result["reasons"].items())
+            print(f"{result['file']}: {values}" + (f"  ({notes})" if notes else ""))
+    failed = [r for r in results if "error" in r]
+    for result in failed:
+        print(f"failed: {result['error']}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _build_cot(args) -> int:
+    import json
+
+    from .cot import EndpointDescriber, TransformersDescriber, build_cot
+
+    describer = None
+    if args.llm:
+        describer = TransformersDescriber(args.llm, batch_size=args.llm_batch_size, device=args.device)
+    elif args.llm_endpoint:
+        describer = EndpointDescriber(args.llm_endpoint, model=args.llm_model, api_key=args.api_key)
+    options = {"checkpoint": args.penn_checkpoint} if args.pitch_estimator == "penn" else {}
+    report = build_cot(
+        args.dataset, args.out, stats=args.stats, describer=describer, pitch=args.pitch_estimator,
+        pitch_options=options, num_proc=args.num_proc, shard_size=args.shard_size, retries=args.retries,
+        seed=args.seed, split=args.split, stats_split=args.stats_split, overwrite=args.overwrite,
+    )
+    summary = report.as_dict()
+    print(f"wrote {sum(summary['rows'].values())} rows to {args.out} "
+          f"({summary['shards_computed']} shards computed, {summary['shards_reused']} reused from an earlier run)")
+    print("descriptions: " + json.dumps(summary["descriptions"]))
+    if summary["unmeasured"]:
+        print("unmeasured: " + json.dumps(summary["unmeasured"], ensure_ascii=False))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="c2ser-hf", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -192,7 +248,47 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("--batch-size", type=int, default=8)
     extract.add_argument("--device", default="cpu")
     extract.set_defaults(func=_extract_features)
+
+    acoustics = commands.add_parser("acoustics", help="pitch, loudness and speaking rate of audio files")
+    acoustics.add_argument("audio", nargs="+", help="audio files (any format FFmpeg decodes)")
+    transcripts = acoustics.add_mutually_exclusive_group()
+    transcripts.add_argument("--text", help="the transcript (of every file); needed for the speaking rate")
+    transcripts.add_argument("--texts", help="a file with one transcript per line, in the order of the audio files")
+    acoustics.add_argument("--language", choices=("en", "zh"), help="transcript language (default: detected)")
+    _pitch_arguments(acoustics)
+    acoustics.add_argument("--json", action="store_true", help="one JSON object per file")
+    acoustics.set_defaults(func=_acoustics)
+
+    cot = commands.add_parser("build-cot", help="chain-of-thought targets for a labelled speech dataset")
+    cot.add_argument("--dataset", required=True,
+                     help="dataset folder (parquet/README, or save_to_disk) or Hub id with audio, text, emotion columns")
+    cot.add_argument("--out", required=True, help="output dataset folder (written when complete; OUT.work resumes)")
+    cot.add_argument("--split", help="only this split (default: all)")
+    cot.add_argument("--stats", help="corpus statistics JSON from an earlier build (default: computed and saved)")
+    cot.add_argument("--stats-split", help="split the statistics come from (default: train if present, else all)")
+    describer = cot.add_mutually_exclusive_group()
+    describer.add_argument("--llm", help="local instruct model folder or Hub id (transformers)")
+    describer.add_argument("--llm-endpoint", help="OpenAI-compatible server base URL, e.g. http://host:8000/v1")
+    describer.add_argument("--template-only", action="store_true", help="template descriptions, no LLM (default)")
+    cot.add_argument("--llm-model", default="default", help="model name sent to --llm-endpoint")
+    cot.add_argument("--api-key", help="key for --llm-endpoint (default: none)")
+    cot.add_argument("--llm-batch-size", type=int, default=8)
+    cot.add_argument("--device", help="device of --llm (default: cuda if available)")
+    cot.add_argument("--retries", type=int, default=2, help="LLM retries of a failing description before the template")
+    cot.add_argument("--seed", type=int, default=0)
+    cot.add_argument("--num-proc", type=int, default=1, help="processes measuring acoustics")
+    cot.add_argument("--shard-size", type=int, default=256, help="rows per resumable unit of work")
+    _pitch_arguments(cot)
+    cot.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    cot.set_defaults(func=_build_cot)
     return parser
+
+
+def _pitch_arguments(parser) -> None:
+    from .cot.pitch import PITCH_ESTIMATORS
+
+    parser.add_argument("--pitch-estimator", choices=sorted(PITCH_ESTIMATORS), default="praat")
+    parser.add_argument("--penn-checkpoint", help="PENN weights file (with --pitch-estimator penn)")
 
 
 def main(argv: list[str] | None = None) -> int:

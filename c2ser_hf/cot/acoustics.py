@@ -98,3 +98,32 @@ class AcousticMeter:
                 results[i].reasons["speaking_rate"] = "transcript has nothing to pronounce"
             else:
                 results[i].speaking_rate = count / results[i].speech_duration_s
+
+
+def measure_files(paths, texts=None, languages=None, meter: AcousticMeter | None = None, batch_size: int = 32):
+    """One dict per file: `file`, the measurements and `reasons` for the None ones; or `file` and `error` when the
+    file cannot be read. Bad files are reported and the others go on."""
+    from ..processing.audio_input import AudioInputError, to_mono_16k
+
+    meter = meter or AcousticMeter()
+    texts = [None] * len(paths) if texts is None else list(texts)
+    languages = [None] * len(paths) if languages is None else list(languages)
+    if not len(texts) == len(languages) == len(paths):
+        raise ValueError(f"{len(paths)} audio files but {len(texts)} transcripts and {len(languages)} languages")
+    results = []
+    for start in range(0, len(paths), batch_size):
+        loaded, errors = [], {}
+        for index in range(start, min(start + batch_size, len(paths))):
+            try:
+                loaded.append((index, to_mono_16k(paths[index])))
+            except AudioInputError as error:
+                errors[index] = str(error)
+        measured = dict(zip(
+            (i for i, _ in loaded),
+            meter([w for _, w in loaded], [texts[i] for i, _ in loaded], [languages[i] for i, _ in loaded]),
+        ))
+        for index in range(start, min(start + batch_size, len(paths))):
+            entry = {"file": str(paths[index])}
+            entry.update({"error": errors[index]} if index in errors else measured[index].as_dict())
+            results.append(entry)
+    return results
