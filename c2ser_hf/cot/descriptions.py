@@ -160,7 +160,8 @@ def _level_patterns(language: str, attribute: str, level: str) -> list[str]:
         patterns.append(rf"(?<![\w-])(?:{word})-pitched(?![\w-])")
     adverbs = ADVERBS.get(attribute, {}).get(level)
     if adverbs:
-        patterns.append(rf"(?:spoke|speaks|speaking|talked|talks|talking|said)\s+(?:{intensifier}\s+)?"
+        # "spoke quickly", "speaking quickly and loudly"
+        patterns.append(rf"(?:spoke|speaks|speaking|talked|talks|talking|said)(?:\s+[\w-]+){{0,3}}?\s+"
                         rf"(?:{'|'.join(adverbs)})(?![\w-])")
     return patterns
 
