@@ -3,7 +3,7 @@ explicit and implicit chain-of-thought targets (paper §III-C, §III-D).
 
 Work happens in fixed-size shards kept in `OUT.work/`, each written whole under its final name only when complete,
 so an interrupted build resumes where it stopped and recomputes nothing that was finished. The output folder appears
-only when everything is done; it is parquet with a README whose YAML `configs:` makes `load_dataset(OUT)` load it.
+only when everything is done: parquet in `data/{split}-*.parquet` with a dataset card, so `load_dataset(OUT)` loads it.
 `datasets.map(num_proc=…)` caches per process chunk, which would tie resumption to the process count; shards of a
 fixed size make the result independent of --num-proc.
 """
@@ -302,7 +302,6 @@ def _write_output(data, job, out: Path, stats: CorpusStats, report: BuildReport,
     from datasets.table import embed_table_storage
 
     with atomic_output_dir(out, overwrite=overwrite) as staging:
-        configs = []
         for split, dataset in data.items():
             added = pa.concat_tables(
                 [pq.read_table(job.path("descriptions", split, i)) for i, _, _ in job.shards(split)]
@@ -317,19 +316,19 @@ def _write_output(data, job, out: Path, stats: CorpusStats, report: BuildReport,
             for k in range(files):
                 part = combined.shard(files, k, contiguous=True)
                 part.to_parquet(str(staging / "data" / f"{split}-{k:05d}-of-{files:05d}.parquet"))
-            configs.append({"split": split, "path": f"data/{split}-*.parquet"})
         stats.save(staging / "stats.json")
         (staging / "build_report.json").write_text(json.dumps(report.as_dict(), indent=2) + "\n", encoding="utf-8")
-        (staging / "README.md").write_text(_card(configs, report, stats), encoding="utf-8")
+        (staging / "README.md").write_text(_card(report, stats), encoding="utf-8")
 
 
-def _card(configs, report: BuildReport, stats: CorpusStats) -> str:
-    import yaml
-
-    header = yaml.safe_dump({"configs": [{"config_name": "default", "data_files": configs}]}, sort_keys=False)
+def _card(report: BuildReport, stats: CorpusStats) -> str:
+    # No `configs:` in the YAML: with one, datasets 5.2 keys its cache by the file patterns alone, so loading a
+    # rebuilt folder (or another folder of the same name) returns the old rows. The data/{split}-*.parquet layout
+    # is found without it.
     outcomes = report.as_dict()["descriptions"]
     lines = [
-        "---", header.rstrip(), "---", "",
+        "---", "task_categories:", "- audio-classification", "tags:", "- speech-emotion-recognition",
+        "- chain-of-thought", "---", "",
         "# Chain-of-thought targets for C²SER", "",
         "Built by `c2ser-hf build-cot`: measured pitch (mean F0 of voiced frames, Hz), integrated loudness (LUFS, "
         "ITU-R BS.1770) and speaking rate (phonemes per second after trimming edge silence); their levels against "

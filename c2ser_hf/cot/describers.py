@@ -58,15 +58,14 @@ class TransformersDescriber:
 
 
 class EndpointDescriber:
-    """An OpenAI-compatible `/v1/chat/completions` server, called through huggingface_hub's InferenceClient with
-    `concurrency` requests in flight (the server batches them)."""
+    """An OpenAI-compatible `/chat/completions` server (vLLM, TGI, llama.cpp, OpenAI), `concurrency` requests in
+    flight (the server batches them). Plain HTTP from the standard library: huggingface_hub's InferenceClient refuses
+    every URL under HF_HUB_OFFLINE, which clusters set while they serve their own model."""
 
     def __init__(self, base_url: str, model: str = "default", api_key: str | None = None, max_new_tokens: int = 160,
-                 concurrency: int = 16, timeout: float = 120.0):
-        from huggingface_hub import InferenceClient
-
-        self.base_url, self.model, self.max_new_tokens, self.concurrency = base_url, model, max_new_tokens, concurrency
-        self.client = InferenceClient(base_url=base_url, api_key=api_key or "-", timeout=timeout)
+                 concurrency: int = 16, timeout: float = 300.0):
+        self.base_url, self.model, self.max_new_tokens = base_url.rstrip("/"), model, max_new_tokens
+        self.api_key, self.concurrency, self.timeout = api_key, concurrency, timeout
 
     @property
     def identity(self) -> dict:
@@ -74,11 +73,29 @@ class EndpointDescriber:
                 "max_new_tokens": self.max_new_tokens}
 
     def _one(self, prompt: str, attempt: int, seed: int) -> str:
-        response = self.client.chat_completion(
-            [{"role": "user", "content": prompt}], model=self.model, max_tokens=self.max_new_tokens,
-            temperature=0.0 if attempt == 0 else RETRY_TEMPERATURE, seed=seed,
-        )
-        return (response.choices[0].message.content or "").strip()
+        import json
+        import urllib.error
+        import urllib.request
+
+        url = f"{self.base_url}/chat/completions"
+        body = json.dumps({
+            "model": self.model, "messages": [{"role": "user", "content": prompt}], "max_tokens": self.max_new_tokens,
+            "temperature": 0.0 if attempt == 0 else RETRY_TEMPERATURE, "seed": seed,
+        }).encode()
+        headers = {"Content-Type": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, body, headers), timeout=self.timeout) as response:
+                answer = json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            raise RuntimeError(f"LLM endpoint {url} answered HTTP {error.code}: {error.read()[:300]!r}") from error
+        except (urllib.error.URLError, TimeoutError) as error:
+            raise RuntimeError(f"LLM endpoint {url} cannot be reached: {error}") from error
+        try:
+            return (answer["choices"][0]["message"]["content"] or "").strip()
+        except (KeyError, IndexError, TypeError) as error:
+            raise RuntimeError(f"LLM endpoint {url} answered without choices[0].message.content: {answer!r:.300}") from error
 
     def __call__(self, prompts: list[str], attempt: int, seed: int) -> list[str]:
         with ThreadPoolExecutor(self.concurrency) as pool:
