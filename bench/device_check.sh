@@ -35,7 +35,8 @@ cd "$(dirname "$0")/.." || exit 1
     export PYTHONPATH="$WORK/site:$WORK/pkg${PYTHONPATH:+:$PYTHONPATH}"
 
     echo "== import check ($(date -u +%H:%M:%S))"
-    timeout 60 "$PY" -c "
+    # -P: not the repository root first on sys.path, whose c2ser_hf/ lacks the mapped subpackages
+    timeout 60 "$PY" -P -c "
 import torch, transformers, huggingface_hub, tokenizers, c2ser_hf
 from c2ser_hf.modeling import C2SERForConditionalGeneration
 print('torch', torch.__version__, '| transformers', transformers.__version__, '| huggingface_hub',
@@ -44,7 +45,7 @@ print('cuda:', torch.cuda.get_device_name() if torch.cuda.is_available() else 'n
 " || echo "FAILED import check (status $?)"
     REFERENCE=--no-reference
     # FunASR's emotion2vec imports distutils (gone in Python 3.12): setuptools provides it, as the bench does
-    if timeout 60 "$PY" -c "import setuptools; from funasr.models.emotion2vec.model import Emotion2vec" \
+    if timeout 60 "$PY" -P -c "import setuptools; from funasr.models.emotion2vec.model import Emotion2vec" \
         >"$WORK/funasr.log" 2>&1; then
         REFERENCE=
         echo "FunASR reference: importable"
