@@ -1,12 +1,13 @@
 """Emotion2Vec-S feature-extraction throughput against FunASR's emotion2vec, same weights and audio, one process.
 
-    python bench/bench_emotion2vec_s.py [--device cuda] [--repeats 5]
+    python bench/bench_emotion2vec_s.py [--device cuda] [--repeats 5] [--no-reference] [--summary FILE]
 
 Prints times and ratios (>1 means ours is faster):
   1. batch 1, one 10 s clip: FunASR `extract_features` vs `Emotion2VecSModel`;
-  2. 8 clips of 2-10 s: our length-sorted batched path vs our own one-by-one loop, with the padding share of the
-     computed frames, and FunASR one-by-one for reference.
-Random emotion2vec_base-shaped weights: speed does not depend on the values.
+  2. 8 clips of 2-10 s: our length-sorted batched path vs our own one-by-one loop (target: batched >= 3x faster),
+     with the padding share of the computed frames, and FunASR one-by-one for reference.
+`--no-reference` leaves FunASR out (where it cannot be imported): ours alone, batched vs our loop.
+Random emotion2vec_base-shaped weights: speed does not depend on the values. Ends with one JSON line (`SUMMARY`).
 """
 
 import argparse
@@ -23,36 +24,60 @@ from funasr_emotion2vec import BASE_MODEL_CONF, build_funasr_model, save_funasr 
 
 from c2ser_hf.convert_emotion2vec import convert_emotion2vec  # noqa: E402
 from c2ser_hf.extract_features import encode, plan_batches  # noqa: E402
-from c2ser_hf.modeling import Emotion2VecSModel  # noqa: E402
+from c2ser_hf.modeling import Emotion2VecSConfig, Emotion2VecSModel  # noqa: E402
 from c2ser_hf.processing import Emotion2VecSFeatureExtractor  # noqa: E402
+from summary import emit  # noqa: E402
 from timing import timed  # noqa: E402
+
+BATCHING_TARGET = 3.0
+
+
+def build_models(device, reference: bool):
+    """(ours, FunASR's model or None) with the same random weights; without the reference, ours alone at the same
+    shape (the config defaults are emotion2vec_base's, as converted from BASE_MODEL_CONF)."""
+    if not reference:
+        torch.manual_seed(0)
+        return Emotion2VecSModel(Emotion2VecSConfig()).to(device).eval(), None
+    # FunASR's emotion2vec imports `distutils`, gone from Python 3.12; importing setuptools provides it
+    import setuptools  # noqa: F401
+
+    funasr_model = build_funasr_model(BASE_MODEL_CONF, seed=0)
+    with tempfile.TemporaryDirectory() as tmp:
+        save_funasr(funasr_model, Path(tmp) / "model.pt")
+        convert_emotion2vec(Path(tmp) / "model.pt", Path(tmp) / "hf")
+        ours = Emotion2VecSModel.from_pretrained(Path(tmp) / "hf").to(device).eval()
+    return ours, funasr_model.to(device).eval()
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--no-reference", action="store_true", help="leave FunASR out")
+    parser.add_argument("--summary", help="also write the JSON summary line to this file")
     args = parser.parse_args()
     device = torch.device(args.device)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
 
-    reference = build_funasr_model(BASE_MODEL_CONF, seed=0)
-    with tempfile.TemporaryDirectory() as tmp:
-        save_funasr(reference, Path(tmp) / "model.pt")
-        convert_emotion2vec(Path(tmp) / "model.pt", Path(tmp) / "hf")
-        ours = Emotion2VecSModel.from_pretrained(Path(tmp) / "hf").to(device).eval()
-    reference = reference.to(device).eval()
+    ours, reference = build_models(device, reference=not args.no_reference)
     extractor = Emotion2VecSFeatureExtractor()
     rng = np.random.default_rng(0)
-    print(f"device: {device} ({torch.cuda.get_device_name() if device.type == 'cuda' else f'{torch.get_num_threads()} threads'})")
+    name = torch.cuda.get_device_name() if device.type == "cuda" else f"{torch.get_num_threads()} threads"
+    print(f"device: {device} ({name}), FunASR reference: {'no' if reference is None else 'yes'}")
+    summary = {"bench": "emotion2vec_s", "device": str(device), "device_name": name, "reference": reference is not None}
 
     clip = torch.from_numpy(rng.normal(0, 0.1, 10 * 16000).astype(np.float32))[None].to(device)
+    single = {"ours": lambda: ours(clip)}
+    if reference is not None:
+        single["funasr"] = lambda: reference.extract_features(clip, padding_mask=None)
     with torch.inference_mode():
-        t, _ = timed({"funasr": lambda: reference.extract_features(clip, padding_mask=None), "ours": lambda: ours(clip)},
-                  args.repeats, sync)
-    t_funasr, t_ours = t["funasr"], t["ours"]
-    print(f"[batch 1, 10 s] FunASR {t_funasr * 1000:.1f} ms, ours {t_ours * 1000:.1f} ms, "
-          f"ratio FunASR/ours = {t_funasr / t_ours:.2f}x")
+        t, _ = timed(single, args.repeats, sync)
+    line = f"[batch 1, 10 s] ours {t['ours'] * 1000:.1f} ms"
+    if reference is not None:
+        line += f", FunASR {t['funasr'] * 1000:.1f} ms, ratio FunASR/ours = {t['funasr'] / t['ours']:.2f}x"
+        summary["batch1_funasr_ms"] = round(t["funasr"] * 1000, 2)
+    print(line)
+    summary["batch1_ours_ms"] = round(t["ours"] * 1000, 2)
 
     clips = [rng.normal(0, 0.1, int(s * 16000)).astype(np.float32) for s in np.linspace(2, 10, 8)]
     lengths = ours._get_feat_extract_output_lengths(torch.tensor([len(c) for c in clips])).tolist()
@@ -71,18 +96,25 @@ def main():
     def batched(max_padding):
         return lambda: list(encode(ours, extractor, clips, max_batch_size=8, max_padding=max_padding))
 
+    paths = {"loop": one_by_one_ours, "batched": batched(0.15), "naive": batched(1.0)}
+    if reference is not None:
+        paths["funasr"] = one_by_one_funasr
     with torch.inference_mode():
-        t, _ = timed(
-            {"loop": one_by_one_ours, "batched": batched(0.15), "naive": batched(1.0), "funasr": one_by_one_funasr},
-            args.repeats,
-            sync,
-        )
-    t_loop, t_batched, t_naive, t_funasr_loop = t["loop"], t["batched"], t["naive"], t["funasr"]
+        t, _ = timed(paths, args.repeats, sync)
+    ratio = t["loop"] / t["batched"]
     print(f"[8 clips, 2-10 s] batches {[len(b) for b in batches]}, padding {padding:.1%} of computed frames")
-    print(f"  ours one-by-one {t_loop * 1000:.0f} ms | ours batched {t_batched * 1000:.0f} ms "
-          f"(ratio loop/batched = {t_loop / t_batched:.2f}x) | one naive batch of 8 {t_naive * 1000:.0f} ms "
-          f"({t_loop / t_naive:.2f}x) | FunASR one-by-one {t_funasr_loop * 1000:.0f} ms "
-          f"(ratio FunASR/ours-batched = {t_funasr_loop / t_batched:.2f}x)")
+    line = (f"  ours one-by-one {t['loop'] * 1000:.1f} ms | ours batched {t['batched'] * 1000:.1f} ms "
+            f"(ratio loop/batched = {ratio:.2f}x, target >= {BATCHING_TARGET:.0f}x: "
+            f"{'met' if ratio >= BATCHING_TARGET else 'NOT MET'}) | one naive batch of 8 {t['naive'] * 1000:.1f} ms "
+            f"({t['loop'] / t['naive']:.2f}x)")
+    if reference is not None:
+        line += (f" | FunASR one-by-one {t['funasr'] * 1000:.1f} ms "
+                 f"(ratio FunASR/ours-batched = {t['funasr'] / t['batched']:.2f}x)")
+    print(line)
+    summary.update({f"clips8_{name}_ms": round(seconds * 1000, 2) for name, seconds in t.items()})
+    summary.update(padding=round(padding, 4), ratio_loop_over_batched=round(ratio, 3),
+                   batching_target_met=ratio >= BATCHING_TARGET)
+    emit(summary, args.summary)
 
 
 if __name__ == "__main__":
