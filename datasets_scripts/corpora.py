@@ -29,6 +29,16 @@ CORPORA: dict[str, Corpus] = {
     corpus.name: corpus
     for corpus in (
         Corpus("emo-emilia", "", EMO_EMILIA_LAYOUT, read_emo_emilia, emobox=False, max_seconds=None),
+        Corpus("iemocap", "en", None, None),
+        Corpus("meld", "en", None, None),
+        Corpus("esd", "", None, None),
+        Corpus("casia", "zh", None, None),
+        Corpus("emov-db", "en", None, None),
+        Corpus("emovo", "it", None, None),
+        Corpus("mesd", "es", None, None),
+        Corpus("asvp-esd", "", None, None),
+        Corpus("m3ed", "zh", None, None),
+        Corpus("msp-podcast", "en", None, None),
         Corpus("mer2024", "zh", None, None),
         Corpus("biic-podcast", "zh", None, None),
         Corpus("emobox", "", None, None),
@@ -50,12 +60,14 @@ def read_corpus(name: str, source: Path, audio_root: Path | None = None) -> Corp
 
 
 def layouts() -> list[str]:
-    """One line per corpus: its name and the layout(s) `prepare-data` accepts for it."""
+    """One line per corpus, its name and the layout(s) `prepare-data` accepts for it, then the EmoBox layout."""
     lines = []
     for corpus in CORPORA.values():
-        accepted = [corpus.native_layout] if corpus.native_layout else []
-        if corpus.emobox:
-            accepted.append(EMOBOX_LAYOUT if corpus.name == "emobox" else "or EmoBox metadata (data/<dataset>/)"
-                            if accepted else "EmoBox metadata only (no public layout to follow): " + EMOBOX_LAYOUT)
-        lines.append(f"{corpus.name}: " + "; ".join(accepted))
-    return lines
+        if corpus.name == "emobox":
+            accepted = "any corpus EmoBox describes, labels through its label_map.json"
+        elif corpus.read_native is None:
+            accepted = "EmoBox metadata only (its distribution layout could not be pinned down from public material)"
+        else:
+            accepted = corpus.native_layout + ("; or EmoBox metadata" if corpus.emobox else "")
+        lines.append(f"{corpus.name}: {accepted}")
+    return lines + [f"  {EMOBOX_LAYOUT}"]

@@ -6,6 +6,7 @@ of `CorpusRows.configs`. Each part is written once and listed by every config/sp
 
 import io
 import math
+import re
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
@@ -115,7 +116,8 @@ def _decode(row: dict) -> dict:
         buffer = io.BytesIO()
         sf.write(buffer, np.clip(waveform, -1.0, 1.0), SAMPLING_RATE, format="FLAC", subtype="PCM_16")
     except Exception as error:
-        detail = " ".join(str(error).split())[-200:]
+        # FFmpeg errors come after a C++ source location and repeat the path, which the message already names.
+        detail = re.sub(r"^.*\.cpp:\d+,\s*", "", " ".join(str(error).split())).replace(row["audio"], "").strip()[-200:]
         return {"audio": None, "duration": 0.0,
                 "problem": f"audio file {row['audio']} could not be decoded ({type(error).__name__}: {detail})"}
     return {"audio": {"bytes": buffer.getvalue(), "path": f"{row['id']}.flac"},
