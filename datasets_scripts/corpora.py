@@ -1,6 +1,7 @@
 """The supported corpora: for each, its native layout (if it can be read from the distribution) and its EmoBox name."""
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -8,7 +9,14 @@ from .emo_emilia import LAYOUT as EMO_EMILIA_LAYOUT
 from .emo_emilia import read_emo_emilia
 from .emobox import LAYOUT as EMOBOX_LAYOUT
 from .emobox import is_emobox_layout, read_emobox
+from .esd import LAYOUT as ESD_LAYOUT
+from .esd import read_esd
+from .iemocap import LAYOUT as IEMOCAP_LAYOUT
+from .iemocap import read_iemocap
 from .label_maps import LABEL_MAPS
+from .meld import LAYOUT as MELD_LAYOUT
+from .meld import read_meld
+from .named_files import NAMINGS, read_named_files
 from .schema import CorpusLayoutError, CorpusRows
 
 # The C2SER paper drops training utterances longer than 20 s (§IV-A).
@@ -29,14 +37,11 @@ CORPORA: dict[str, Corpus] = {
     corpus.name: corpus
     for corpus in (
         Corpus("emo-emilia", "", EMO_EMILIA_LAYOUT, read_emo_emilia, emobox=False, max_seconds=None),
-        Corpus("iemocap", "en", None, None),
-        Corpus("meld", "en", None, None),
-        Corpus("esd", "", None, None),
-        Corpus("casia", "zh", None, None),
-        Corpus("emov-db", "en", None, None),
-        Corpus("emovo", "it", None, None),
-        Corpus("mesd", "es", None, None),
-        Corpus("asvp-esd", "", None, None),
+        Corpus("iemocap", "en", IEMOCAP_LAYOUT, read_iemocap),
+        Corpus("meld", "en", MELD_LAYOUT, read_meld),
+        Corpus("esd", "", ESD_LAYOUT, read_esd),
+        *(Corpus(name, naming.language, naming.layout, partial(read_named_files, name))
+          for name, naming in NAMINGS.items()),
         Corpus("m3ed", "zh", None, None),
         Corpus("msp-podcast", "en", None, None),
         Corpus("mer2024", "zh", None, None),

@@ -55,3 +55,65 @@ def load(out: Path, config: str | None = None, **kwargs):
     import datasets
 
     return datasets.load_dataset(str(out), config, cache_dir=str(out.parent / "hf-cache"), **kwargs)
+
+
+def iemocap(root: Path) -> Path:
+    """IEMOCAP_full_release with one dialog per session: labels ang, exc, neu, fru (excluded) per dialog."""
+    release = root / "IEMOCAP_full_release"
+    for session in range(1, 6):
+        folder = release / f"Session{session}"
+        dialog = f"Ses0{session}F_impro01"
+        lines = ["% [START_TIME - END_TIME] TURN_NAME EMOTION [V, A, D]", ""]
+        transcript = []
+        for number, (turn, label) in enumerate((("F000", "ang"), ("M000", "exc"), ("F001", "neu"), ("M001", "fru"))):
+            name = f"{dialog}_{turn}"
+            wav(folder / "sentences" / "wav" / dialog / f"{name}.wav", seed=session * 10 + number)
+            lines += [f"[{number}.0100 - {number}.9000]\t{name}\t{label}\t[2.5000, 3.0000, 2.5000]",
+                      f"C-E2:\tNeutral;\t()", f"A-E1:\tval 3; act 2; dom  3;\t()", ""]
+            transcript.append(f"{name} [00{number}.0100-00{number}.9000]: Words number {number}.")
+        evaluation = folder / "dialog" / "EmoEvaluation"
+        evaluation.mkdir(parents=True)
+        (evaluation / f"{dialog}.txt").write_text("\n".join(lines) + "\n")
+        (evaluation / "Categorical").mkdir()
+        (folder / "dialog" / "transcriptions").mkdir(parents=True)
+        (folder / "dialog" / "transcriptions" / f"{dialog}.txt").write_text("\n".join(transcript) + "\n")
+    return root
+
+
+def meld(root: Path) -> Path:
+    """MELD.Raw: the three CSVs and clip folders; one test clip is a real mp4 (AAC audio), the others wavs."""
+    import subprocess
+
+    header = "Sr No.,Utterance,Speaker,Emotion,Sentiment,Dialogue_ID,Utterance_ID,Season,Episode,StartTime,EndTime\n"
+    labels = {"train": ("joy", "anger", "neutral"), "dev": ("sadness",), "test": ("surprise", "fear", "disgust")}
+    folders = {"train": "train_splits", "dev": "dev_splits_complete", "test": "output_repeated_splits_test"}
+    for split, emotions in labels.items():
+        rows = []
+        for number, emotion in enumerate(emotions):
+            rows.append(f'{number + 1},"Oh, line {number}!",Chandler,{emotion},neutral,0,{number},1,1,'
+                        f'"00:00:01,000","00:00:02,000"\n')
+            clip = root / folders[split] / f"dia0_utt{number}"
+            if split == "test" and number == 0:
+                wav(clip.with_suffix(".tmp.wav"), rate=48000, channels=2, seed=number)
+                subprocess.run(["ffmpeg", "-v", "error", "-i", str(clip.with_suffix(".tmp.wav")), "-c:a", "aac",
+                                str(clip.with_suffix(".mp4"))], check=True)
+                clip.with_suffix(".tmp.wav").unlink()
+            else:
+                wav(clip.with_suffix(".wav"), rate=48000, seed=number)
+        (root / f"{split}_sent_emo.csv").write_text(header + "".join(rows), encoding="utf-8")
+    return root
+
+
+def esd(root: Path, per_emotion: int = 10) -> Path:
+    """ESD with speakers 0001 (Chinese) and 0011 (English), `per_emotion` utterances of each of the five emotions at
+    the start of each emotion's block of 350 (so the first 20 are the official evaluation set)."""
+    for speaker in ("0001", "0011"):
+        lines = []
+        for block, emotion in enumerate(("Neutral", "Angry", "Happy", "Sad", "Surprise")):
+            for offset in range(per_emotion):
+                index = block * 350 + 1 + offset * 35  # positions 1, 36, 71, ...: evaluation, test, train x 8
+                name = f"{speaker}_{index:06d}"
+                wav(root / speaker / emotion / f"{name}.wav", seed=index)
+                lines.append(f"{name}\tSentence {index}\t{emotion}")
+        (root / speaker / f"{speaker}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
