@@ -16,6 +16,8 @@ from .iemocap import read_iemocap
 from .label_maps import LABEL_MAPS
 from .meld import LAYOUT as MELD_LAYOUT
 from .meld import read_meld
+from .msp_podcast import LAYOUT as MSP_PODCAST_LAYOUT
+from .msp_podcast import read_msp_podcast
 from .named_files import NAMINGS, read_named_files
 from .schema import CorpusLayoutError, CorpusRows
 
@@ -43,7 +45,7 @@ CORPORA: dict[str, Corpus] = {
         *(Corpus(name, naming.language, naming.layout, partial(read_named_files, name))
           for name, naming in NAMINGS.items()),
         Corpus("m3ed", "zh", None, None),
-        Corpus("msp-podcast", "en", None, None),
+        Corpus("msp-podcast", "en", MSP_PODCAST_LAYOUT, read_msp_podcast),
         Corpus("mer2024", "zh", None, None),
         Corpus("biic-podcast", "zh", None, None),
         Corpus("emobox", "", None, None),

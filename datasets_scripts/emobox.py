@@ -21,7 +21,8 @@ _SPLIT_NAMES = {"valid": "validation", "dev": "validation"}
 
 
 def is_emobox_layout(source: Path) -> bool:
-    return (source / "label_map.json").is_file() or any(source.glob("fold_*/*.jsonl"))
+    return ((source / "label_map.json").is_file() or (source / f"{source.name}.jsonl").is_file()
+            or any(source.glob("fold_*/*.jsonl")))
 
 
 def _fold_files(source: Path):

@@ -119,3 +119,22 @@ def test_file_named_otherwise_is_refused(tmp_path):
     wav(tmp_path / "src" / "f1" / "gioia_f1.wav")
     with pytest.raises(CorpusLayoutError, match=r"gioia_f1\.wav: not named as emovo files are"):
         prepare_data("emovo", tmp_path / "src", tmp_path / "out")
+
+
+def test_msp_podcast_consensus_labels_and_partitions(tmp_path):
+    lines = ["FileName,EmoClass,EmoAct,EmoVal,EmoDom,SpkrID,Gender,Split_Set"]
+    for number, (label, split) in enumerate((("A", "Train"), ("C", "Train"), ("H", "Development"), ("N", "Test1"),
+                                              ("X", "Test1"), ("F", "Test2"))):
+        name = f"MSP-PODCAST_0001_{number:04d}.wav"
+        wav(tmp_path / "src" / "Audios" / name, seed=number)
+        lines.append(f"{name},{label},4.0,3.0,4.2,{10 + number},Female,{split}")
+    (tmp_path / "src" / "Labels").mkdir()
+    (tmp_path / "src" / "Labels" / "labels_consensus.csv").write_text("\n".join(lines) + "\n")
+    (tmp_path / "src" / "Transcripts").mkdir()
+    (tmp_path / "src" / "Transcripts" / "MSP-PODCAST_0001_0003.txt").write_text("you know what\n")
+    report = prepare_data("msp-podcast", tmp_path / "src", tmp_path / "out")
+    assert report.rows == {"default": {"train": 1, "validation": 1, "test1": 1, "test2": 1}}
+    assert report.excluded == {"C": 1, "X": 1}
+    dataset = load(tmp_path / "out")
+    assert _labels(dataset["test2"]) == ["fear"] and dataset["test1"][0]["text"] == "you know what"
+    assert dataset["validation"][0]["speaker"] == "12"
