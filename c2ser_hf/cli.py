@@ -175,6 +175,26 @@ def _build_cot(args) -> int:
     return 0
 
 
+def _prepare_data(args) -> int:
+    from .datasets_scripts.corpora import layouts
+    from .prepare_data import prepare_data
+
+    if args.list:
+        print("\n".join(layouts()))
+        return 0
+    if not (args.corpus and args.source and args.out):
+        raise ValueError("give CORPUS, --source and --out (or --list)")
+    report = prepare_data(
+        args.corpus, args.source, args.out, configs=args.config, num_proc=args.num_proc, skip_bad=args.skip_bad,
+        max_seconds=args.max_seconds, audio_root=args.audio_root, overwrite=args.overwrite,
+        push_to_hub=args.push_to_hub, token=args.token, private=args.private, endpoint=args.endpoint,
+    )
+    print("\n".join(report.summary()))
+    if args.push_to_hub:
+        print(f"uploaded {args.out} to the dataset repo {args.push_to_hub}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="c2ser-hf", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -281,6 +301,24 @@ def build_parser() -> argparse.ArgumentParser:
     _pitch_arguments(cot)
     cot.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     cot.set_defaults(func=_build_cot)
+
+    prepare = commands.add_parser("prepare-data", help="a corpus on disk -> Hub-ready dataset (parquet + configs + card)")
+    prepare.add_argument("corpus", nargs="?", help="corpus name (see --list)")
+    prepare.add_argument("--list", action="store_true", help="name the supported corpora and the layout each expects")
+    prepare.add_argument("--source", help="the corpus as distributed (or its EmoBox data/<dataset>/ folder)")
+    prepare.add_argument("--out", help="output folder (written atomically)")
+    prepare.add_argument("--config", action="append", help="write only this config (repeatable; default: all)")
+    prepare.add_argument("--num-proc", type=int, default=1, help="processes decoding audio")
+    prepare.add_argument("--skip-bad", action="store_true", help="skip and report bad rows instead of stopping")
+    prepare.add_argument("--max-seconds", type=float,
+                         help="drop longer utterances (default: the paper's 20 s; none for Emo-Emilia; 0: keep all)")
+    prepare.add_argument("--audio-root", help="EmoBox layout: folder the `wav` paths are relative to")
+    prepare.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    prepare.add_argument("--push-to-hub", metavar="REPO_ID", help="then upload the folder to this dataset repo")
+    prepare.add_argument("--private", action="store_true")
+    prepare.add_argument("--token", help="Hub token (default: the logged-in one)")
+    prepare.add_argument("--endpoint", help="Hub endpoint (default: huggingface.co or HF_ENDPOINT)")
+    prepare.set_defaults(func=_prepare_data)
     return parser
 
 

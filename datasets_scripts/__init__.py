@@ -1,1 +1,4 @@
-"""Corpus builders (one per corpus) that write Hub-ready datasets; filled in by the corpora issue."""
+"""Corpus builders that write Hub-ready datasets (parquet + README YAML configs + dataset card).
+
+`corpora.CORPORA` lists the supported corpora; `corpora.read_corpus` reads one from its distribution layout or from
+EmoBox metadata; `writer.write_dataset` decodes, filters and writes it; `c2ser_hf.prepare_data` does both."""

@@ -1,0 +1,119 @@
+"""Miniature corpus source trees that follow each distribution's real layout and file naming, with tone audio."""
+
+import json
+from pathlib import Path
+
+from audio_fixtures import tone
+
+EMO_EMILIA_LABELS = ("angry", "happy", "fearful", "surprised", "neutral", "sad", "disgusted")
+
+
+def wav(path: Path, seconds=0.3, rate=16000, channels=1, seed=0) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return tone(path, seconds=seconds, rate=rate, channels=channels, freq=150 + 10 * (seed % 40), seed=seed)
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def emo_emilia(root: Path, per_label: int = 1) -> Path:
+    """EMO-Emilia-ALL.jsonl + wavs/: per language, `per_label` rows of each of the seven labels (24 kHz, like Emilia)."""
+    rows = []
+    for language in ("ZH", "EN"):
+        for number, label in enumerate(EMO_EMILIA_LABELS * per_label):
+            index = f"{language}_B00{number:03d}_S00010_W000{number:03d}"
+            wav(root / "wavs" / f"{index}.wav", rate=24000, seed=number)
+            rows.append({"index": index, "emotion": label, "wav": f"wavs/{index}.wav", "text": f"{language} {number}"})
+    write_jsonl(root / "EMO-Emilia-ALL.jsonl", rows)
+    return root
+
+
+def emobox(root: Path, dataset: str, rows: list[tuple[str, str, str]], folds: dict[int, dict[str, list[str]]],
+           label_map: dict[str, str] | None = None) -> Path:
+    """An EmoBox checkout: data/<dataset>/{<dataset>.jsonl, fold_k/<dataset>_<split>_fold_k.jsonl, label_map.json}
+    and audio under downloads/<dataset>/. `rows` are (key, wav path under downloads/<dataset>/, emo)."""
+    records = {}
+    for number, (key, relative, emo) in enumerate(rows):
+        path = wav(root / "downloads" / dataset / relative, rate=16000 if number % 2 else 44100, seed=number)
+        records[key] = {"key": key, "dataset": dataset, "wav": str(path.relative_to(root)), "type": "raw",
+                        "sample_rate": 16000, "length": 0.3, "emo": emo, "channel": 1}
+    folder = root / "data" / dataset
+    write_jsonl(folder / f"{dataset}.jsonl", list(records.values()))
+    for fold, splits in folds.items():
+        for split, keys in splits.items():
+            write_jsonl(folder / f"fold_{fold}" / f"{dataset}_{split}_fold_{fold}.jsonl", [records[k] for k in keys])
+    if label_map is not None:
+        (folder / "label_map.json").write_text(json.dumps(label_map), encoding="utf-8")
+    return folder
+
+
+def load(out: Path, config: str | None = None, **kwargs):
+    """`datasets.load_dataset(out, config)` with a cache beside `out`, so tests leave the user's cache alone."""
+    import datasets
+
+    return datasets.load_dataset(str(out), config, cache_dir=str(out.parent / "hf-cache"), **kwargs)
+
+
+def iemocap(root: Path) -> Path:
+    """IEMOCAP_full_release with one dialog per session: labels ang, exc, neu, fru (excluded) per dialog."""
+    release = root / "IEMOCAP_full_release"
+    for session in range(1, 6):
+        folder = release / f"Session{session}"
+        dialog = f"Ses0{session}F_impro01"
+        lines = ["% [START_TIME - END_TIME] TURN_NAME EMOTION [V, A, D]", ""]
+        transcript = []
+        for number, (turn, label) in enumerate((("F000", "ang"), ("M000", "exc"), ("F001", "neu"), ("M001", "fru"))):
+            name = f"{dialog}_{turn}"
+            wav(folder / "sentences" / "wav" / dialog / f"{name}.wav", seed=session * 10 + number)
+            lines += [f"[{number}.0100 - {number}.9000]\t{name}\t{label}\t[2.5000, 3.0000, 2.5000]",
+                      f"C-E2:\tNeutral;\t()", f"A-E1:\tval 3; act 2; dom  3;\t()", ""]
+            transcript.append(f"{name} [00{number}.0100-00{number}.9000]: Words number {number}.")
+        evaluation = folder / "dialog" / "EmoEvaluation"
+        evaluation.mkdir(parents=True)
+        (evaluation / f"{dialog}.txt").write_text("\n".join(lines) + "\n")
+        (evaluation / "Categorical").mkdir()
+        (folder / "dialog" / "transcriptions").mkdir(parents=True)
+        (folder / "dialog" / "transcriptions" / f"{dialog}.txt").write_text("\n".join(transcript) + "\n")
+    return root
+
+
+def meld(root: Path) -> Path:
+    """MELD.Raw: the three CSVs and clip folders; one test clip is a real mp4 (AAC audio), the others wavs."""
+    import subprocess
+
+    header = "Sr No.,Utterance,Speaker,Emotion,Sentiment,Dialogue_ID,Utterance_ID,Season,Episode,StartTime,EndTime\n"
+    labels = {"train": ("joy", "anger", "neutral"), "dev": ("sadness",), "test": ("surprise", "fear", "disgust")}
+    folders = {"train": "train_splits", "dev": "dev_splits_complete", "test": "output_repeated_splits_test"}
+    for split, emotions in labels.items():
+        rows = []
+        for number, emotion in enumerate(emotions):
+            rows.append(f'{number + 1},"Oh, line {number}!",Chandler,{emotion},neutral,0,{number},1,1,'
+                        f'"00:00:01,000","00:00:02,000"\n')
+            clip = root / folders[split] / f"dia0_utt{number}"
+            if split == "test" and number == 0:
+                wav(clip.with_suffix(".tmp.wav"), rate=48000, channels=2, seed=number)
+                subprocess.run(["ffmpeg", "-v", "error", "-i", str(clip.with_suffix(".tmp.wav")), "-c:a", "aac",
+                                str(clip.with_suffix(".mp4"))], check=True)
+                clip.with_suffix(".tmp.wav").unlink()
+            else:
+                wav(clip.with_suffix(".wav"), rate=48000, seed=number)
+        (root / f"{split}_sent_emo.csv").write_text(header + "".join(rows), encoding="utf-8")
+    return root
+
+
+def esd(root: Path, per_emotion: int = 10) -> Path:
+    """ESD with speakers 0001 (Chinese) and 0011 (English), `per_emotion` utterances of each of the five emotions at
+    the start of each emotion's block of 350 (so the first 20 are the official evaluation set)."""
+    for speaker in ("0001", "0011"):
+        lines = []
+        for block, emotion in enumerate(("Neutral", "Angry", "Happy", "Sad", "Surprise")):
+            for offset in range(per_emotion):
+                index = block * 350 + 1 + offset * 35  # positions 1, 36, 71, ...: evaluation, test, train x 8
+                name = f"{speaker}_{index:06d}"
+                wav(root / speaker / emotion / f"{name}.wav", seed=index)
+                lines.append(f"{name}\tSentence {index}\t{emotion}")
+        (root / speaker / f"{speaker}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
