@@ -159,13 +159,18 @@ def _write_table(table: pa.Table, path: Path) -> None:
     os.replace(temporary, path)
 
 
+def _one_thread() -> None:
+    # One BLAS/torch thread per worker: the processes are the parallelism.
+    import torch
+
+    torch.set_num_threads(1)
+
+
 def _measure_shard(task) -> int:
     import datasets
-    import torch
 
     split, index, start, stop = task
     job = _JOB
-    torch.set_num_threads(1)
     if job.meter is None:
         job.meter = AcousticMeter(job.pitch, **job.pitch_options)
     rows = job.data[split].select(range(start, stop)).cast_column("audio", datasets.Audio(sampling_rate=16000))
@@ -205,7 +210,7 @@ def _run_acoustics(job: _Job, num_proc: int, report: BuildReport, progress: bool
     bar = tqdm(total=sum(sizes.values()), unit="utt", desc="acoustics", disable=not progress)
     if num_proc > 1:
         # fork: workers inherit the job (datasets memory-maps its tables), as `datasets.map(num_proc)` does.
-        with multiprocessing.get_context("fork").Pool(num_proc) as pool:
+        with multiprocessing.get_context("fork").Pool(num_proc, initializer=_one_thread) as pool:
             for done in pool.imap_unordered(_measure_shard, tasks):
                 bar.update(done)
                 report.shards_computed += 1
