@@ -24,7 +24,6 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import datasets  # noqa: E402
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from c2ser_hf.cot import AcousticMeter, build_cot, count_phonemes, integrated_loudness, template_description  # noqa: E402

@@ -77,8 +77,6 @@ def _new(args) -> int:
 
 
 def _predict(args) -> int:
-    import json
-
     import torch
     from transformers import AutoModelForMultimodalLM, AutoProcessor
 
@@ -97,14 +95,26 @@ def _predict(args) -> int:
         generate_kwargs.update(num_beams=1, do_sample=False)
     results = predict(model, processor, args.audio, mode=args.mode, scores=args.scores, batch_size=args.batch_size,
                       **generate_kwargs)
+
+    def line(result):
+        score = f" ({result['scores'][result['emotion']]:.2f})" if "scores" in result else ""
+        return f"{result['emotion']}{score}  {result['text']}"
+
+    return _report_per_file(results, args.json, line)
+
+
+def _report_per_file(results: list[dict], as_json: bool, line) -> int:
+    """Print one result per input file (JSON, or `file: line(result)`), the failures again on stderr; exit status 1
+    when any failed."""
+    import json
+
     for result in results:
-        if args.json:
+        if as_json:
             print(json.dumps(result, ensure_ascii=False))
         elif "error" in result:
             print(f"{result['file']}: error: {result['error']}")
         else:
-            score = f" ({result['scores'][result['emotion']]:.2f})" if "scores" in result else ""
-            print(f"{result['file']}: {result['emotion']}{score}  {result['text']}")
+            print(f"{result['file']}: {line(result)}")
     failed = [r for r in results if "error" in r]
     for result in failed:
         print(f"failed: {result['error']}", file=sys.stderr)
@@ -120,8 +130,6 @@ def _push(args) -> int:
 
 
 def _acoustics(args) -> int:
-    import json
-
     from .cot.acoustics import AcousticMeter, measure_files
 
     texts = None
@@ -134,20 +142,14 @@ def _acoustics(args) -> int:
     options = {"checkpoint": args.penn_checkpoint} if args.pitch_estimator == "penn" else {}
     results = measure_files(args.audio, texts, [args.language] * len(args.audio),
                             meter=AcousticMeter(args.pitch_estimator, **options))
-    for result in results:
-        if args.json:
-            print(json.dumps(result, ensure_ascii=False))
-        elif "error" in result:
-            print(f"{result['file']}: error: {result['error']}")
-        else:
-            values = "  ".join(f"{k} {result[k]:.2f}" if result[k] is not None else f"{k} -"
-                               for k in ("pitch_hz", "loudness_lufs", "speaking_rate", "speech_duration_s"))
-            notes = "; ".join(f"{k}: {v}" for k, v in result["reasons"].items())
-            print(f"{result['file']}: {values}" + (f"  ({notes})" if notes else ""))
-    failed = [r for r in results if "error" in r]
-    for result in failed:
-        print(f"failed: {result['error']}", file=sys.stderr)
-    return 1 if failed else 0
+
+    def line(result):
+        values = "  ".join(f"{k} {result[k]:.2f}" if result[k] is not None else f"{k} -"
+                           for k in ("pitch_hz", "loudness_lufs", "speaking_rate", "speech_duration_s"))
+        notes = "; ".join(f"{k}: {v}" for k, v in result["reasons"].items())
+        return values + (f"  ({notes})" if notes else "")
+
+    return _report_per_file(results, args.json, line)
 
 
 def _build_cot(args) -> int:

@@ -69,7 +69,7 @@ def iemocap(root: Path) -> Path:
             name = f"{dialog}_{turn}"
             wav(folder / "sentences" / "wav" / dialog / f"{name}.wav", seed=session * 10 + number)
             lines += [f"[{number}.0100 - {number}.9000]\t{name}\t{label}\t[2.5000, 3.0000, 2.5000]",
-                      f"C-E2:\tNeutral;\t()", f"A-E1:\tval 3; act 2; dom  3;\t()", ""]
+                      "C-E2:\tNeutral;\t()", "A-E1:\tval 3; act 2; dom  3;\t()", ""]
             transcript.append(f"{name} [00{number}.0100-00{number}.9000]: Words number {number}.")
         evaluation = folder / "dialog" / "EmoEvaluation"
         evaluation.mkdir(parents=True)

@@ -8,7 +8,6 @@ import sys
 import numpy as np
 import pyloudnorm
 import pytest
-import soundfile as sf
 
 from audio_fixtures import speech
 from c2ser_hf.cot import AcousticMeter, PhonemizeError, count_phonemes, integrated_loudness, pitch_estimator

@@ -2,7 +2,6 @@
 replaced by templates when they fail; resumable after a real interruption; statistics reusable on new data."""
 
 import json
-import os
 import re
 import signal
 import subprocess
@@ -13,7 +12,7 @@ import datasets
 import pytest
 from transformers import Qwen2Config, Qwen2ForCausalLM
 
-from audio_fixtures import speech, tone
+from audio_fixtures import tone
 from c2ser_hf.cot import BuildError, CorpusStats, EndpointDescriber, TransformersDescriber, build_cot
 from c2ser_hf.tiny_tokenizer import build_tiny_qwen2_tokenizer
 from llm_endpoint_standin import LLMEndpointStandIn

@@ -65,7 +65,7 @@ def test_esd_held_out_and_official_splits(tmp_path):
     official = load(tmp_path / "out", "official")
     assert sorted(official["validation"]["id"])[:4] == ["0001_000001", "0001_000351", "0001_000701", "0001_001051"]
     assert test[0]["text"].startswith("Sentence ")
-    again = prepare_data("esd", tmp_path / "src", tmp_path / "again")
+    prepare_data("esd", tmp_path / "src", tmp_path / "again")
     assert load(tmp_path / "again", "c2ser", split="test")["id"] == test["id"]  # the draw is reproducible
 
 
