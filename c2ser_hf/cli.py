@@ -166,7 +166,7 @@ def _build_cot(args) -> int:
     report = build_cot(
         args.dataset, args.out, stats=args.stats, describer=describer, pitch=args.pitch_estimator,
         pitch_options=options, num_proc=args.num_proc, shard_size=args.shard_size, retries=args.retries,
-        seed=args.seed, split=args.split, stats_split=args.stats_split, overwrite=args.overwrite,
+        seed=args.seed, split=args.split, config=args.config, stats_split=args.stats_split, overwrite=args.overwrite,
     )
     summary = report.as_dict()
     print(f"wrote {sum(summary['rows'].values())} rows to {args.out} "
@@ -285,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     cot.add_argument("--dataset", required=True,
                      help="dataset folder (parquet/README, or save_to_disk) or Hub id with audio, text, emotion columns")
     cot.add_argument("--out", required=True, help="output dataset folder (written when complete; OUT.work resumes)")
+    cot.add_argument("--config", help="the dataset's config, e.g. zh of a prepared Emo-Emilia")
     cot.add_argument("--split", help="only this split (default: all)")
     cot.add_argument("--stats", help="corpus statistics JSON from an earlier build (default: computed and saved)")
     cot.add_argument("--stats-split", help="split the statistics come from (default: train if present, else all)")

@@ -235,3 +235,22 @@ def test_bad_inputs_name_the_row_or_column(corpus, tmp_path):
         build_cot(dataset.select([0, 1]), tmp_path / "e", progress=False)
     run = run_cli("--dataset", tmp_path / "missing", "--out", tmp_path / "f")
     assert run.returncode != 0 and "missing" in run.stderr
+
+
+def test_a_prepared_corpus_goes_straight_into_build_cot(tmp_path):
+    from c2ser_hf.prepare_data import prepare_data
+    from corpus_trees import emo_emilia
+
+    prepare_data("emo-emilia", emo_emilia(tmp_path / "Emo-Emilia"), tmp_path / "emo-emilia")
+    run = run_cli("--dataset", tmp_path / "emo-emilia", "--config", "all", "--out", tmp_path / "cot")
+    assert run.returncode == 0, run.stderr
+    loaded = datasets.load_dataset(str(tmp_path / "cot"))["test"]
+    assert len(loaded) == 14 and loaded["target_language"] == loaded["language"]
+    names = loaded.features["emotion"].names
+    assert [t.split("为")[-1] if t.startswith("这") else t for t in loaded["implicit_target"]][:2] == [
+        {"anger": "生气", "happiness": "高兴"}.get(names[e], names[e]) for e in loaded["emotion"][:2]]
+    chinese = run_cli("--dataset", tmp_path / "emo-emilia", "--config", "zh", "--out", tmp_path / "zh")
+    assert chinese.returncode == 0, chinese.stderr
+    zh = datasets.load_dataset(str(tmp_path / "zh"))["test"]
+    assert len(zh) == 7 and set(zh["target_language"]) == {"zh"}
+    assert all(t.startswith("说话者") for t in zh["explicit_target"])

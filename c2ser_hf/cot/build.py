@@ -61,8 +61,9 @@ class BuildReport:
         }
 
 
-def load_input(source, split: str | None = None):
-    """A DatasetDict from a Dataset / DatasetDict, a `save_to_disk` folder, a local dataset folder or a Hub id."""
+def load_input(source, split: str | None = None, config: str | None = None):
+    """A DatasetDict from a Dataset / DatasetDict, a `save_to_disk` folder, or a local dataset folder or Hub id (with
+    its `config`, e.g. "zh" of a prepared Emo-Emilia)."""
     import datasets
 
     if isinstance(source, datasets.Dataset):
@@ -74,7 +75,7 @@ def load_input(source, split: str | None = None):
         if (path / "dataset_dict.json").is_file() or (path / "state.json").is_file():
             data = datasets.load_from_disk(str(path))
         else:
-            data = datasets.load_dataset(str(source))
+            data = datasets.load_dataset(str(source), config)
         if isinstance(data, datasets.Dataset):
             data = datasets.DatasetDict({split or "train": data})
     if split is not None and not isinstance(source, datasets.Dataset):
@@ -350,7 +351,7 @@ def _card(report: BuildReport, stats: CorpusStats) -> str:
 def build_cot(
     source, out, *, stats=None, describer=None, pitch: str = "praat", pitch_options: dict | None = None,
     num_proc: int = 1, shard_size: int = 256, retries: int = 2, seed: int = 0, split: str | None = None,
-    stats_split: str | None = None, overwrite: bool = False, progress: bool = True,
+    config: str | None = None, stats_split: str | None = None, overwrite: bool = False, progress: bool = True,
 ) -> BuildReport:
     """Measure, discretise and describe every row of `source` (see `load_input`) into the dataset folder `out`.
 
@@ -364,7 +365,7 @@ def build_cot(
     out = Path(out)
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out}: output folder already exists (pass overwrite to replace it)")
-    data = load_input(source, split)
+    data = load_input(source, split, config)
     labels = _labels(data)
     if isinstance(stats, (str, os.PathLike)):
         stats = CorpusStats.load(stats)
