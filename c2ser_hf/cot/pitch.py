@@ -84,7 +84,7 @@ class PennPitch:
 
         if checkpoint is None or not Path(checkpoint).is_file():
             raise ValueError(
-                f"pitch estimator 'penn' needs its weights on disk: checkpoint={checkpoint!r} is not a file "
+                f"pitch estimator 'penn' needs its weights on disk: checkpoint {checkpoint or '(none given)'} is not a file "
                 "(download PENN's fcnf0++ checkpoint once and pass its path)"
             )
         try:
