@@ -79,3 +79,26 @@ def test_mer_fold_files_with_audio_and_label_fields(tmp_path):
     write_jsonl(folder / "fold_1" / "mer2023_test1_fold_1.jsonl", rows[2:])
     report = prepare_data("mer2024", folder, tmp_path / "out")
     assert report.rows == {"fold_1": {"train": 1, "test1": 1}} and report.excluded == {"worried": 1}
+
+
+@pytest.mark.parametrize("corpus, labels, label_map, excluded", [
+    ("m3ed", ("Anger", "Happy", "Neutral", "Sad", "Surprise", "Disgust", "Fear"), None, {}),
+    ("biic-podcast", ("ang", "hap", "neu", "sad", "con"),
+     {"ang": "Angry", "hap": "Happy", "neu": "Neutral", "sad": "Sad", "con": "Contempt"}, {"con": 2}),
+])
+def test_emobox_only_corpora(tmp_path, corpus, labels, label_map, excluded):
+    rows = [(f"{corpus}-{n}-{label}", f"clips/{n}_{label}.wav", label) for n in (0, 1) for label in labels]
+    keys = [key for key, _, _ in rows]
+    half = len(labels)
+    source = emobox(tmp_path / "EmoBox", corpus, rows, {1: {"train": keys[:half], "test": keys[half:]}}, label_map)
+    report = prepare_data(corpus, source, tmp_path / "out")
+    assert report.layout == "EmoBox metadata" and dict(report.excluded) == excluded
+    dataset = load(tmp_path / "out", "fold_1")
+    kept = half - (1 if excluded else 0)
+    assert {split: dataset[split].num_rows for split in dataset} == {"train": kept, "test": kept}
+    test = dataset["test"]
+    assert set(test["corpus"]) == {corpus}
+    assert sorted(test.features["emotion"].int2str(test["emotion"])) == sorted(
+        ["anger", "happiness", "neutral", "sadness", "surprise", "disgust", "fear"][:kept] if not excluded
+        else ["anger", "happiness", "neutral", "sadness"])
+    assert test[0]["audio"].get_all_samples().sample_rate == 16000
