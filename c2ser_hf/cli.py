@@ -139,9 +139,8 @@ def _acoustics(args) -> int:
             raise ValueError(f"{args.texts}: {len(texts)} lines for {len(args.audio)} audio files (one per file)")
     elif args.text is not None:
         texts = [args.text] * len(args.audio)
-    options = {"checkpoint": args.penn_checkpoint} if args.pitch_estimator == "penn" else {}
     results = measure_files(args.audio, texts, [args.language] * len(args.audio),
-                            meter=AcousticMeter(args.pitch_estimator, **options))
+                            meter=AcousticMeter(args.pitch_estimator, **_pitch_options(args)))
 
     def line(result):
         values = "  ".join(f"{k} {result[k]:.2f}" if result[k] is not None else f"{k} -"
@@ -162,10 +161,9 @@ def _build_cot(args) -> int:
         describer = TransformersDescriber(args.llm, batch_size=args.llm_batch_size, device=args.device)
     elif args.llm_endpoint:
         describer = EndpointDescriber(args.llm_endpoint, model=args.llm_model, api_key=args.api_key)
-    options = {"checkpoint": args.penn_checkpoint} if args.pitch_estimator == "penn" else {}
     report = build_cot(
         args.dataset, args.out, stats=args.stats, describer=describer, pitch=args.pitch_estimator,
-        pitch_options=options, num_proc=args.num_proc, shard_size=args.shard_size, retries=args.retries,
+        pitch_options=_pitch_options(args), num_proc=args.num_proc, shard_size=args.shard_size, retries=args.retries,
         seed=args.seed, split=args.split, config=args.config, stats_split=args.stats_split, overwrite=args.overwrite,
     )
     summary = report.as_dict()
@@ -330,6 +328,10 @@ def _pitch_arguments(parser) -> None:
 
     parser.add_argument("--pitch-estimator", choices=sorted(PITCH_ESTIMATORS), default="praat")
     parser.add_argument("--penn-checkpoint", help="PENN weights file (with --pitch-estimator penn)")
+
+
+def _pitch_options(args) -> dict:
+    return {"checkpoint": args.penn_checkpoint} if args.pitch_estimator == "penn" else {}
 
 
 def main(argv: list[str] | None = None) -> int:

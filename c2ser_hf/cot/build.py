@@ -85,18 +85,19 @@ def load_input(source, split: str | None = None, config: str | None = None):
     return data
 
 
-def _language(value, text: str, where: str) -> str:
+def _language(value, text: str) -> str | None:
+    """"en" or "zh" from a language column's value (detected from the text when empty); None when unsupported."""
     if value is None or value == "":
         return detect_language(text or "")
     code = str(value).strip().lower().replace("_", "-")
     code = _LANGUAGE_NAMES.get(code, code.split("-")[0])
-    if code not in LANGUAGES:
-        raise BuildError(f"{where}: language {value!r} is not supported (supported: {', '.join(LANGUAGES)})")
-    return code
+    return code if code in LANGUAGES else None
 
 
 def _row_name(dataset, split, index):
-    return f"split {split!r} row {index}" + (f" (id {dataset[index]['id']!r})" if "id" in dataset.column_names else "")
+    # Only the `id` column is read: a whole row would decode its audio.
+    has_id = "id" in dataset.column_names
+    return f"split {split!r} row {index}" + (f" (id {dataset.select_columns('id')[index]['id']!r})" if has_id else "")
 
 
 def _labels(data) -> dict[str, tuple[list, list]]:
@@ -126,8 +127,12 @@ def _labels(data) -> dict[str, tuple[list, list]]:
                 raise BuildError(f"{_row_name(dataset, split, index)}: emotion {name!r} is not one of {EMOTIONS}")
             if text is not None and not isinstance(text, str):
                 raise BuildError(f"{_row_name(dataset, split, index)}: text {text!r} is not a string")
+            code = _language(language, text)
+            if code is None:
+                raise BuildError(f"{_row_name(dataset, split, index)}: language {language!r} is not supported "
+                                 f"(supported: {', '.join(LANGUAGES)})")
             emotions.append(emotion)
-            languages.append(_language(language, text, _row_name(dataset, split, index)))
+            languages.append(code)
         labels[split] = (emotions, languages)
     return labels
 
@@ -135,8 +140,8 @@ def _labels(data) -> dict[str, tuple[list, list]]:
 class _Job:
     """One build's inputs, shared with worker processes by fork."""
 
-    def __init__(self, data, work: Path, shard_size: int, pitch: str, pitch_options: dict):
-        self.data, self.work, self.shard_size = data, work, shard_size
+    def __init__(self, data, labels: dict, work: Path, shard_size: int, pitch: str, pitch_options: dict):
+        self.data, self.labels, self.work, self.shard_size = data, labels, work, shard_size
         self.pitch, self.pitch_options = pitch, pitch_options
         self.meter = None
 
@@ -150,7 +155,6 @@ class _Job:
 
 # The running build, for forked workers: set by build_cot, read by _measure_shard.
 _JOB: _Job | None = None
-_LABELS: dict = {}
 
 
 def _write_table(table: pa.Table, path: Path) -> None:
@@ -185,7 +189,7 @@ def _measure_shard(task) -> int:
             failed[offset] = f"audio could not be decoded: {error}"
             waveforms.append(np.zeros(0, dtype=np.float32))
     texts = rows["text"]
-    languages = _LABELS[split][1][start:stop]
+    languages = job.labels[split][1][start:stop]
     results = job.meter(waveforms, [t if i not in failed else None for i, t in enumerate(texts)], languages)
     for offset, reason in failed.items():
         results[offset] = Acoustics(reasons={name: reason for name in MEASURED_COLUMNS})
@@ -198,17 +202,17 @@ def _measure_shard(task) -> int:
 def _run_acoustics(job: _Job, num_proc: int, report: BuildReport, progress: bool) -> None:
     from tqdm.auto import tqdm
 
-    tasks, sizes = [], {}
+    tasks = []
     for split in job.data:
         for index, start, stop in job.shards(split):
             if job.path("acoustics", split, index).is_file():
                 report.shards_reused += 1
             else:
                 tasks.append((split, index, start, stop))
-                sizes[(split, index)] = stop - start
     if not tasks:
         return
-    bar = tqdm(total=sum(sizes.values()), unit="utt", desc="acoustics", disable=not progress)
+    bar = tqdm(total=sum(stop - start for _, _, start, stop in tasks), unit="utt", desc="acoustics",
+               disable=not progress)
     if num_proc > 1:
         # fork: workers inherit the job (datasets memory-maps its tables), as `datasets.map(num_proc)` does.
         with multiprocessing.get_context("fork").Pool(num_proc, initializer=_one_thread) as pool:
@@ -222,19 +226,20 @@ def _run_acoustics(job: _Job, num_proc: int, report: BuildReport, progress: bool
     bar.close()
 
 
-def _acoustics(job: _Job, split: str) -> pa.Table:
-    return pa.concat_tables([pq.read_table(job.path("acoustics", split, i)) for i, _, _ in job.shards(split)])
+def _stage_table(job: _Job, stage: str, split: str) -> pa.Table:
+    """A split's results of one stage, its shards in order."""
+    return pa.concat_tables([pq.read_table(job.path(stage, split, i)) for i, _, _ in job.shards(split)])
 
 
-def _corpus_stats(job: _Job, stats_split: str) -> CorpusStats:
-    table = _acoustics(job, stats_split)
+def _corpus_stats(job: _Job, splits: list[str]) -> CorpusStats:
+    table = pa.concat_tables([_stage_table(job, "acoustics", split) for split in splits])
     return CorpusStats.from_values({name: table[name].to_pylist() for name in ATTRIBUTES})
 
 
-def _describe_shard(job, split, index, start, stop, stats, describer, retries, seed) -> Counter:
-    acoustics = _job_acoustics_rows(job, split, index)
+def _describe_shard(job, split, index, start, stop, stats, describer, retries, seed) -> None:
+    acoustics = pq.read_table(job.path("acoustics", split, index), columns=list(ATTRIBUTES)).to_pylist()
     texts = [t or "" for t in job.data[split].select(range(start, stop))["text"]]
-    emotions, languages = (values[start:stop] for values in _LABELS[split])
+    emotions, languages = (values[start:stop] for values in job.labels[split])
     levels = [stats.levels(row) for row in acoustics]
     targets = [template_description(lv, t, e, lang) for lv, t, e, lang in zip(levels, texts, emotions, languages)]
     sources = ["template"] * len(texts)
@@ -264,11 +269,6 @@ def _describe_shard(job, split, index, start, stop, stats, describer, retries, s
         "description_problems": pa.array(problems, pa.string()),
     })
     _write_table(table, job.path("descriptions", split, index))
-    return Counter(sources)
-
-
-def _job_acoustics_rows(job, split, index) -> list[dict]:
-    return pq.read_table(job.path("acoustics", split, index), columns=list(ATTRIBUTES)).to_pylist()
 
 
 def _run_descriptions(job, stats, describer, retries, seed, report, progress) -> None:
@@ -303,17 +303,15 @@ def _claim_work_folder(work: Path, job_description: dict) -> None:
     os.replace(temporary, record)
 
 
-def _write_output(data, job, out: Path, stats: CorpusStats, report: BuildReport, overwrite: bool) -> None:
+def _write_output(data, results: dict, out: Path, stats: CorpusStats, report: BuildReport, overwrite: bool) -> None:
     import datasets
     from datasets.table import embed_table_storage
 
     with atomic_output_dir(out, overwrite=overwrite) as staging:
         for split, dataset in data.items():
-            added = pa.concat_tables(
-                [pq.read_table(job.path("descriptions", split, i)) for i, _, _ in job.shards(split)]
-            )
+            acoustics, descriptions = results[split]
             combined = datasets.concatenate_datasets(
-                [dataset, datasets.Dataset(_acoustics(job, split)), datasets.Dataset(added)], axis=1
+                [dataset, datasets.Dataset(acoustics), datasets.Dataset(descriptions)], axis=1
             )
             # Audio given as paths is embedded as bytes, as push_to_hub does, so the folder stands alone.
             combined = combined.with_format("arrow").map(embed_table_storage, batched=True, desc=f"embed {split}")
@@ -361,7 +359,7 @@ def build_cot(
         for template descriptions only. A description failing `check_description` is retried `retries` times, then
         replaced by the template.
     """
-    global _JOB, _LABELS
+    global _JOB
     out = Path(out)
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out}: output folder already exists (pass overwrite to replace it)")
@@ -379,35 +377,31 @@ def build_cot(
     }
     _claim_work_folder(work, job_description)
     report = BuildReport(rows={s: len(d) for s, d in data.items()})
-    _JOB, _LABELS = _Job(data, work, shard_size, pitch, pitch_options or {}), labels
+    _JOB = _Job(data, labels, work, shard_size, pitch, pitch_options or {})
     try:
         _run_acoustics(_JOB, num_proc, report, progress)
         if stats is None:
             chosen = stats_split or ("train" if "train" in data else None)
-            stats = _corpus_stats(_JOB, chosen) if chosen else CorpusStats.from_values({
-                name: [v for s in data for v in _acoustics(_JOB, s)[name].to_pylist()] for name in ATTRIBUTES
-            })
+            stats = _corpus_stats(_JOB, [chosen] if chosen else list(data))
         _run_descriptions(_JOB, stats, describer, retries, seed, report, progress)
-        _summarise(_JOB, data, report)
-        _write_output(data, _JOB, out, stats, report, overwrite)
+        results = {s: (_stage_table(_JOB, "acoustics", s), _stage_table(_JOB, "descriptions", s)) for s in data}
+        _summarise(results, report)
+        _write_output(data, results, out, stats, report, overwrite)
     finally:
-        _JOB, _LABELS = None, {}
+        _JOB = None
     shutil.rmtree(work)
     return report
 
 
-def _summarise(job, data, report: BuildReport) -> None:
+def _summarise(results: dict, report: BuildReport) -> None:
     report.levels = {column: Counter() for column in LEVEL_COLUMNS.values()}
-    for split in data:
-        acoustics = _acoustics(job, split)
+    for acoustics, descriptions in results.values():
         for name in MEASURED_COLUMNS:
             report.measured[name] += len(acoustics) - acoustics[name].null_count
         for notes in acoustics["unmeasured"].to_pylist():
             for name, reason in (json.loads(notes) if notes else {}).items():
                 report.unmeasured[f"{name}: {reason.split(':')[0]}"] += 1
-        for i, _, _ in job.shards(split):
-            table = pq.read_table(job.path("descriptions", split, i))
-            report.descriptions.update(table["description_source"].to_pylist())
-            for column in LEVEL_COLUMNS.values():
-                report.levels[column].update(str(v) for v in table[column].to_pylist())
+        report.descriptions.update(descriptions["description_source"].to_pylist())
+        for column in LEVEL_COLUMNS.values():
+            report.levels[column].update(str(v) for v in descriptions[column].to_pylist())
     report.levels = {column: dict(counts) for column, counts in report.levels.items()}
