@@ -12,7 +12,7 @@ import argparse
 import numpy as np
 import torch
 
-from bench_c2ser import build_model, make_clips
+from bench_c2ser import build_model, cast_language_model, make_clips
 
 
 def compare(model, processor, clips, device, new_tokens) -> str:
@@ -46,10 +46,7 @@ def main():
     model, processor = build_model(args.size, device, torch.float32)
     print(f"size {args.size}, {device}: LLM float32: {compare(model, processor, clips, device, args.new_tokens)}",
           flush=True)
-    for name, module in [*model.model.named_children(), ("lm_head", model.lm_head)]:
-        if name not in set(model._keep_in_fp32_modules_strict):
-            for param in module.parameters():
-                param.data = param.data.to(torch.bfloat16)
+    cast_language_model(model, torch.bfloat16)
     print(f"size {args.size}, {device}: LLM bfloat16: {compare(model, processor, clips, device, args.new_tokens)}")
 
 

@@ -53,14 +53,19 @@ def build_model(size: str, device: torch.device, dtype: torch.dtype, seed: int =
     tokenizer = build_tiny_qwen2_tokenizer()  # also for `full`: the Qwen2 tokenizer is not available offline
     with torch.device(device):
         model, processor = build_random_c2ser(size, seed, tokenizer=tokenizer)
+    cast_language_model(model, dtype)
+    if device.type == "cuda":
+        torch.cuda.empty_cache()  # the fp32 copies of the cast modules
+    return model, processor
+
+
+def cast_language_model(model, dtype: torch.dtype) -> None:
+    """Cast the parameters outside `_keep_in_fp32_modules_strict` (the LLM and its head) to `dtype`."""
     keep = set(model._keep_in_fp32_modules_strict)
     for name, module in [*model.model.named_children(), ("lm_head", model.lm_head)]:
         if name not in keep:
             for param in module.parameters():
                 param.data = param.data.to(dtype)
-    if device.type == "cuda":
-        torch.cuda.empty_cache()  # the fp32 copies of the cast modules
-    return model, processor
 
 
 def cuda_peak_gib(device: torch.device) -> float | None:
