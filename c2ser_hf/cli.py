@@ -320,6 +320,13 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_argument("--token", help="Hub token (default: the logged-in one)")
     prepare.add_argument("--endpoint", help="Hub endpoint (default: huggingface.co or HF_ENDPOINT)")
     prepare.set_defaults(func=_prepare_data)
+
+    from .commands import evaluate as evaluate_command
+
+    evaluate = commands.add_parser("evaluate", help=evaluate_command.HELP, description=evaluate_command.__doc__,
+                                   formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    evaluate_command.add_arguments(evaluate)
+    evaluate.set_defaults(func=evaluate_command.run)
     return parser
 
 

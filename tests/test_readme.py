@@ -67,3 +67,15 @@ def test_c2ser_quickstart_runs_as_written(tmp_path, monkeypatch):
     assert abs(sum(namespace["scores"][1].values()) - 1) < 1e-5
     exec(compile(pipeline_example, "README.md", "exec"), namespace)
     assert len(namespace["ranked"]) == 3 and namespace["ranked"][0]["score"] >= namespace["ranked"][1]["score"]
+
+
+def test_evaluation_example_runs_offline_as_written(tmp_path, monkeypatch):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    *_, example = fenced_blocks(readme, "Evaluation", "python")
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    exec(compile(example, "README.md", "exec"), namespace)
+    [entry] = namespace["results"]["results"]
+    assert entry["row"] == "tiny-c2ser (scores)" and entry["clips"] == 4 and entry["dataset"] == "four-clips/test"
+    assert (tmp_path / "eval-demo" / "results.md").read_text().splitlines()[2].startswith("| tiny-c2ser (scores) | ")
+    assert namespace["ser"].compute(predictions=["anger", None], references=["anger", "fear"])["unparseable_rate"] == 0.5

@@ -1,4 +1,7 @@
-"""Evaluation: the speech-emotion metric for `evaluate` and the harness that scores models on prepared datasets."""
+"""Evaluation: the speech-emotion metric for `evaluate` and the harness that scores models on labelled datasets.
+
+`evaluate_model` and `score_predictions` (in `harness`) are imported on first use, so that the metric helpers below
+cost no model-library import."""
 
 from pathlib import Path
 
@@ -16,4 +19,12 @@ def load_metric(**kwargs):
     return evaluate.load(metric_path(), **kwargs)
 
 
-__all__ = ["load_metric", "metric_path"]
+def __getattr__(name):
+    if name in ("evaluate_model", "score_predictions"):
+        from . import harness
+
+        return getattr(harness, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["evaluate_model", "load_metric", "metric_path", "score_predictions"]

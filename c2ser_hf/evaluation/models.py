@@ -1,0 +1,175 @@
+"""The models an evaluation scores, behind one call `runner(waveforms, sampling_rate) -> one result per clip`:
+C2SER (its emotion probabilities, or a generated answer that is parsed) and any audio classifier whose labels map to
+the seven emotions (e.g. emotion2vec+ converted by `convert emotion2vec --labels …`)."""
+
+import json
+import os
+
+import numpy as np
+import torch
+
+from ..processing import EMOTIONS, normalize_emotion
+from ..processing.audio_input import AudioInputError, split_windows, to_mono_16k
+from .decoding import MODES, decoding_kwargs
+
+
+def load_runner(value: str, mode: str = "scores", decoding: str = "official", max_new_tokens: int | None = None,
+                label_map: dict | None = None, device: str = "cpu", dtype=None, cache_dir=None):
+    """A runner for the model folder or Hub id `value` (or "official", the released C2SER converted once): a C2SER
+    model runs in `mode`; an audio-classification model ignores mode and decoding."""
+    from transformers import AutoConfig
+
+    if mode not in MODES:
+        raise ValueError(f"mode {mode!r} is not one of {', '.join(MODES)}")
+    if value == "official":
+        from ..official import from_official
+
+        value = str(from_official(cache_dir=cache_dir))
+    # TODO(model loading): load through c2ser_hf.model_loading once it is on main (one-line errors for bad values).
+    config = AutoConfig.from_pretrained(value, cache_dir=cache_dir)
+    if config.model_type == "c2ser":
+        from transformers import AutoModelForMultimodalLM, AutoProcessor
+
+        processor = AutoProcessor.from_pretrained(value, cache_dir=cache_dir)
+        model = AutoModelForMultimodalLM.from_pretrained(value, dtype=dtype, cache_dir=cache_dir)
+        return C2SERRunner(model.to(device).eval(), processor, mode, decoding_kwargs(decoding, max_new_tokens))
+    if getattr(config, "id2label", None) and len(config.id2label) > 1:
+        from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
+
+        model = AutoModelForAudioClassification.from_pretrained(value, dtype=dtype, cache_dir=cache_dir)
+        extractor = AutoFeatureExtractor.from_pretrained(value, cache_dir=cache_dir)
+        return ClassifierRunner(model.to(device).eval(), extractor, label_map or {})
+    raise ValueError(f"{value}: is a {config.model_type!r} model without class labels; evaluate needs a C2SER model "
+                     "or an audio-classification model")
+
+
+def model_revision(model) -> str | None:
+    """The Hub commit a model was loaded from (None for a local folder)."""
+    return getattr(model.config, "_commit_hash", None)
+
+
+class C2SERRunner:
+    def __init__(self, model, processor, mode: str, generate_kwargs: dict):
+        self.model, self.processor, self.mode, self.generate_kwargs = model, processor, mode, generate_kwargs
+
+    @property
+    def settings(self) -> dict:
+        generating = self.mode != "scores"
+        generation = {**self.model.generation_config.to_diff_dict(), **self.generate_kwargs} if generating else None
+        return {"kind": "c2ser", "mode": self.mode, "generate_kwargs": generation}
+
+    @torch.no_grad()
+    def __call__(self, waveforms: list, sampling_rate: int | None) -> list[dict]:
+        if self.mode == "scores":
+            return self._scores(waveforms, sampling_rate)
+        from ..predict import predict
+
+        results = predict(self.model, self.processor, waveforms, mode=self.mode, batch_size=len(waveforms),
+                          sampling_rate=sampling_rate, **self.generate_kwargs)
+        return [{"error": r["error"]} if "error" in r else {"prediction": r["emotion"], "text": r["text"]}
+                for r in results]
+
+    def _scores(self, waveforms: list, sampling_rate: int | None) -> list[dict]:
+        # TODO(shared inference path): the scores-only branch of the one inference path once it is on main; `predict`
+        # always generates an answer as well, which would cost more than the scores themselves.
+        processor = self.processor
+        results, windows, owners = [None] * len(waveforms), [], []
+        for index, waveform in enumerate(waveforms):
+            try:
+                samples = to_mono_16k(waveform, sampling_rate, name=f"audio[{index}]", min_samples=processor.min_samples)
+            except AudioInputError as error:
+                results[index] = {"error": str(error)}
+                continue
+            for start, end in split_windows(samples, processor.max_samples):
+                windows.append(samples[start:end])
+                owners.append(index)
+        if windows:
+            inputs = processor(windows, mode="implicit").to(self.model.device)
+            probabilities = self.model.emotion_probabilities(*processor.emotion_candidates(), **inputs).float().cpu()
+            owners = torch.tensor(owners)
+            for index in owners.unique().tolist():
+                results[index] = _scored(probabilities[owners == index].mean(0))  # long clips: mean over windows
+        return results
+
+
+class ClassifierRunner:
+    """An `AutoModelForAudioClassification`: the probabilities of the labels that name one of the seven emotions,
+    summed per emotion and renormalised (labels such as emotion2vec+'s "other" and "<unk>" are left out)."""
+
+    def __init__(self, model, feature_extractor, label_map: dict):
+        self.model, self.feature_extractor = model, feature_extractor
+        labels = [model.config.id2label[i] for i in range(len(model.config.id2label))]
+        self.columns = [emotion_of_label(label, label_map) for label in labels]
+        if not any(c is not None for c in self.columns):
+            raise ValueError(f"{model.name_or_path}: none of its labels {labels} names one of {', '.join(EMOTIONS)}; "
+                             "map them with --label-map")
+        self.labels = dict(zip(labels, (EMOTIONS[c] if c is not None else None for c in self.columns)))
+
+    @property
+    def settings(self) -> dict:
+        return {"kind": "audio-classification", "labels": self.labels}
+
+    @torch.no_grad()
+    def __call__(self, waveforms: list, sampling_rate: int | None) -> list[dict]:
+        rate = self.feature_extractor.sampling_rate
+        results, samples, kept = [None] * len(waveforms), [], []
+        for index, waveform in enumerate(waveforms):
+            try:
+                samples.append(to_mono_16k(waveform, sampling_rate, name=f"audio[{index}]", target_rate=rate,
+                                           min_samples=400))
+                kept.append(index)
+            except AudioInputError as error:
+                results[index] = {"error": str(error)}
+        if samples:
+            inputs = self.feature_extractor(samples, sampling_rate=rate, padding=True, return_tensors="pt",
+                                            return_attention_mask=True).to(self.model.device)
+            label_probabilities = self.model(**inputs).logits.float().softmax(-1).cpu()
+            to_emotions = torch.zeros(len(self.columns), len(EMOTIONS))
+            for label, column in enumerate(self.columns):
+                if column is not None:
+                    to_emotions[label, column] = 1.0
+            emotions = label_probabilities @ to_emotions
+            emotions = emotions / emotions.sum(-1, keepdim=True)
+            for row, index in enumerate(kept):
+                results[index] = _scored(emotions[row])
+        return results
+
+
+def emotion_of_label(label: str, label_map: dict) -> int | None:
+    """The canonical emotion index of a classifier label: from `label_map` when it names the label (None there
+    means "no emotion"), else from the wordings the answer parser knows, also in bilingual labels such as
+    emotion2vec+'s "生气/angry"."""
+    if label in label_map:
+        mapped = label_map[label]
+        return None if mapped is None else EMOTIONS.index(_canonical(mapped, f"--label-map value for {label!r}"))
+    emotions = {normalize_emotion(part) for part in str(label).split("/")} - {None}
+    return EMOTIONS.index(emotions.pop()) if len(emotions) == 1 else None
+
+
+def read_label_map(path: str | os.PathLike | None) -> dict:
+    """A JSON object {label: canonical emotion or null}; null excludes the label."""
+    if path is None:
+        return {}
+    try:
+        with open(path, encoding="utf-8") as handle:
+            mapping = json.load(handle)
+    except (OSError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path}: cannot read a JSON label map ({error})") from None
+    if not isinstance(mapping, dict):
+        raise ValueError(f"{path}: a label map is a JSON object {{label: emotion or null}}")
+    for label, emotion in mapping.items():
+        if emotion is not None:
+            _canonical(emotion, f"{path}: the value for {label!r}")
+    return mapping
+
+
+def _canonical(emotion, where: str) -> str:
+    if emotion not in EMOTIONS:
+        raise ValueError(f"{where} is {emotion!r}, not one of {', '.join(EMOTIONS)} or null")
+    return emotion
+
+
+def _scored(probabilities: torch.Tensor) -> dict:
+    values = probabilities.double().numpy()
+    return {"prediction": EMOTIONS[int(np.argmax(values))],
+            "probabilities": dict(zip(EMOTIONS, (float(p) for p in values)))}
