@@ -20,7 +20,7 @@ from pathlib import Path
 from ..processing import EMOTIONS
 from .data import load_eval_set, short_name
 from .judge import Judge
-from .models import load_runner, model_revision, read_label_map
+from .models import load_runner, model_revision, read_label_map, runner_for
 from .predictions_file import append_predictions, read_predictions
 from .reports import eval_results, markdown_table, plot_confusion, write_json, write_atomic
 
@@ -50,10 +50,10 @@ def evaluate_model(
     overwrite: bool = False,
     progress: bool = True,
 ) -> dict:
-    """Score each model (folder, Hub id or "official"; a C2SER model or an audio classifier) on `split` of each
-    dataset (a `prepare-data` folder, a Hub id with its schema, or any dataset with an audio column and a
-    `label_column`), in each of `configs` unless the dataset names its own as "DATASET:CONFIG", and write the
-    results, table, plots and predictions under `out`.
+    """Score each model (folder, Hub id or "official", or a loaded (model, processor or feature extractor) pair; a
+    C2SER model or an audio classifier) on `split` of each dataset (a `prepare-data` folder, a Hub id with its
+    schema, or any dataset with an audio column and a `label_column`), in each of `configs` unless the dataset names
+    its own as "DATASET:CONFIG", and write the results, table, plots and predictions under `out`.
 
     `mode`: "scores" (the argmax of C2SER's emotion probabilities), "implicit" or "explicit" (generate with
     `decoding`, then parse the answer; `judge`, a model or an OpenAI-compatible URL, reads the answers instead as
@@ -73,9 +73,14 @@ def evaluate_model(
     sets = ranks.rank0_first(lambda: [load_eval_set(d, c, split, label_column, label_map) for d, c in wanted])
     reader = Judge(judge, judge_model, api_key, device=ranks.device(device)) if judge else None
     entries, described = [], []
-    models = [os.fspath(model) for model in _as_list(models)]
-    for value, folder_name in zip(models, _folder_names(models)):
-        runner = load_runner(value, mode, decoding, max_new_tokens, label_map, ranks.device(device), dtype, cache_dir)
+    models = [model if _is_loaded(model) else os.fspath(model) for model in _as_list(models)]
+    names = [model[0].name_or_path or "model" if _is_loaded(model) else model for model in models]
+    for model, value, folder_name in zip(models, names, _folder_names(names)):
+        if _is_loaded(model):
+            runner = runner_for(*model, mode, decoding, max_new_tokens, label_map)
+        else:
+            runner = load_runner(model, mode, decoding, max_new_tokens, label_map, ranks.device(device), dtype,
+                                 cache_dir)
         model = {"model": value, "path": runner.model.name_or_path, "revision": model_revision(runner.model),
                  "settings": runner.settings}
         described.append(model)
@@ -358,7 +363,12 @@ def _source_and_config(value) -> tuple[str, str | None]:
 def _as_list(value) -> list:
     if value is None:
         return []
-    return [value] if isinstance(value, (str, os.PathLike)) else list(value)
+    return [value] if isinstance(value, (str, os.PathLike)) or _is_loaded(value) else list(value)
+
+
+def _is_loaded(model) -> bool:
+    """A (model, processor) pair rather than a model's name."""
+    return isinstance(model, tuple) and len(model) == 2 and hasattr(model[0], "config")
 
 
 def _versions() -> dict:

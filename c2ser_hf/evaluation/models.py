@@ -15,12 +15,9 @@ from .decoding import MODES, decoding_kwargs
 
 def load_runner(value: str, mode: str = "scores", decoding: str = "official", max_new_tokens: int | None = None,
                 label_map: dict | None = None, device: str = "cpu", dtype=None, cache_dir=None):
-    """A runner for the model folder or Hub id `value` (or "official", the released C2SER converted once): a C2SER
-    model runs in `mode`; an audio-classification model ignores mode and decoding."""
+    """A runner for the model folder or Hub id `value`, or "official" (the released C2SER, converted once)."""
     from transformers import AutoConfig
 
-    if mode not in MODES:
-        raise ValueError(f"mode {mode!r} is not one of {', '.join(MODES)}")
     if value == "official":
         from ..official import from_official
 
@@ -28,19 +25,34 @@ def load_runner(value: str, mode: str = "scores", decoding: str = "official", ma
     # TODO(model loading): load through c2ser_hf.model_loading once it is on main (one-line errors for bad values).
     config = AutoConfig.from_pretrained(value, cache_dir=cache_dir)
     if config.model_type == "c2ser":
-        from transformers import AutoModelForMultimodalLM, AutoProcessor
+        from transformers import AutoModelForMultimodalLM as model_class, AutoProcessor as processor_class
+    elif any(_is_classifier(name) for name in config.architectures or []):
+        from transformers import AutoFeatureExtractor as processor_class, AutoModelForAudioClassification as model_class
+    else:
+        raise ValueError(f"{value}: is a {config.model_type!r} model, not a classifier; evaluate needs a C2SER model "
+                         "or an audio-classification model")
+    model = model_class.from_pretrained(value, dtype=dtype, cache_dir=cache_dir).to(device)
+    processor = processor_class.from_pretrained(value, cache_dir=cache_dir)
+    return runner_for(model, processor, mode, decoding, max_new_tokens, label_map)
 
-        processor = AutoProcessor.from_pretrained(value, cache_dir=cache_dir)
-        model = AutoModelForMultimodalLM.from_pretrained(value, dtype=dtype, cache_dir=cache_dir)
-        return C2SERRunner(model.to(device).eval(), processor, mode, decoding_kwargs(decoding, max_new_tokens))
-    if getattr(config, "id2label", None) and len(config.id2label) > 1:
-        from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
 
-        model = AutoModelForAudioClassification.from_pretrained(value, dtype=dtype, cache_dir=cache_dir)
-        extractor = AutoFeatureExtractor.from_pretrained(value, cache_dir=cache_dir)
-        return ClassifierRunner(model.to(device).eval(), extractor, label_map or {})
-    raise ValueError(f"{value}: is a {config.model_type!r} model without class labels; evaluate needs a C2SER model "
-                     "or an audio-classification model")
+def runner_for(model, processor, mode: str = "scores", decoding: str = "official", max_new_tokens: int | None = None,
+               label_map: dict | None = None):
+    """A runner for a loaded model: C2SER with its processor (run in `mode`), or an audio classifier with its feature
+    extractor (mode and decoding do not apply)."""
+    if mode not in MODES:
+        raise ValueError(f"mode {mode!r} is not one of {', '.join(MODES)}")
+    if model.config.model_type == "c2ser":
+        return C2SERRunner(model.eval(), processor, mode, decoding_kwargs(decoding, max_new_tokens))
+    if _is_classifier(type(model).__name__):
+        return ClassifierRunner(model.eval(), processor, label_map or {})
+    raise ValueError(f"a {model.config.model_type!r} model is not a classifier: evaluate needs a C2SER model or an "
+                     "audio-classification model")
+
+
+def _is_classifier(class_name: str) -> bool:
+    # every config has a default id2label: the architecture, not the labels, tells a classifier
+    return class_name.endswith(("ForAudioClassification", "ForSequenceClassification"))
 
 
 def model_revision(model) -> str | None:
