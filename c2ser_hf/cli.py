@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except USER_ERRORS as error:
-        message = " ".join(getattr(error, "cli_message", None) or str(error).split()) or type(error).__name__
+        message = " ".join((getattr(error, "cli_message", None) or str(error)).split()) or type(error).__name__
         print(f"c2ser-hf {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
