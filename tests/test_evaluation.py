@@ -19,7 +19,7 @@ from c2ser_hf.cli import main
 from c2ser_hf.evaluation import evaluate_model, load_metric
 from c2ser_hf.model_card import model_card
 from c2ser_hf.modeling import Emotion2VecSConfig, Emotion2VecSForSequenceClassification
-from c2ser_hf.new_model import write_random_c2ser
+from c2ser_hf.new_model import write_random_c2ser, write_random_emotion2vec_s
 from c2ser_hf.prepare_data import prepare_data
 from c2ser_hf.processing import EMOTIONS, Emotion2VecSFeatureExtractor
 from c2ser_hf.tiny_tokenizer import build_tiny_qwen2_tokenizer
@@ -189,7 +189,7 @@ def test_classifier_baseline_shares_the_table(root, scores_run):
     assert [row.split(" |")[0] for row in table[2:]] == ["| tiny (scores)", "| emotion2vec-plus (classifier)"]
 
 
-def test_bad_inputs_get_one_line(root, tmp_path, capsys):
+def test_bad_inputs_get_one_line(root, scores_run, tmp_path, capsys):
     base = ["evaluate", "--model", str(root / "tiny"), "--dataset", str(root / "emo-emilia")]
     assert main([*base, "--label-column", "speaker", "--out", str(tmp_path / "a")]) == 2
     assert "row 0 has label '', which names none of anger" in capsys.readouterr().err
@@ -201,6 +201,17 @@ def test_bad_inputs_get_one_line(root, tmp_path, capsys):
     assert "missing.jsonl: no such predictions file" in capsys.readouterr().err
     assert main(["evaluate", "--model", str(root / "tiny")]) == 2
     assert "give --model and --dataset" in capsys.readouterr().err
+
+    write_random_emotion2vec_s(tmp_path / "emotion2vec-s")  # no classification head
+    (tmp_path / "clip.wav").write_bytes(b"RIFF")
+    capsys.readouterr()
+    for value, message in ((tmp_path / "missing", "no such folder"), (tmp_path / "clip.wav", "is a file"),
+                           ("someone/not-cached", "not in the local cache"),
+                           (tmp_path / "emotion2vec-s", "is an Emotion2Vec-S model; evaluate needs a C2SER model or "
+                                                        "an audio-classification model")):
+        assert main(["evaluate", "--model", str(value), "--dataset", str(tmp_path / "no-dataset")]) == 2
+        [line] = capsys.readouterr().err.splitlines()
+        assert message in line and str(value) in line, line
 
 
 def test_label_map_excludes_and_renames(root, tmp_path):

@@ -3,13 +3,12 @@ Table VI, with confusion matrices and calibration; resumable, and data-parallel 
 
 The same as one Python call: `c2ser_hf.evaluation.evaluate_model` (and `score_predictions` for `--predictions`)."""
 
-import argparse
 import os
 
 from ..evaluation.decoding import DECODINGS, MODES
+from . import arguments
 
 HELP = "score models on labelled speech datasets: WA, UA, macro-F1 per test set (resumable, data-parallel)"
-DTYPES = ("float32", "bfloat16", "float16")
 
 
 def add_arguments(parser) -> None:
@@ -25,15 +24,15 @@ def add_arguments(parser) -> None:
                              "--dataset)")
     parser.add_argument("--config", action="append",
                         help="config of every --dataset that names none, e.g. zh of a prepared Emo-Emilia; repeat "
-                             "for several (None: each dataset's default config)")
+                             "for several (default: each dataset's default config)")
     parser.add_argument("--split", default="test", help="the split scored")
     parser.add_argument("--mode", choices=MODES, default="scores",
                         help="scores: argmax of C2SER's emotion probabilities (no text to parse); implicit / "
                              "explicit: generate an answer with that prompt and parse it")
     parser.add_argument("--decoding", choices=DECODINGS, default="official",
                         help="with implicit/explicit: greedy, plain 4-beam search, or the released model's decoder")
-    parser.add_argument("--max-new-tokens", type=_positive_int, help="most new tokens per answer (None: the model's generation config, 400 for the "
-                             "released model)")
+    parser.add_argument("--max-new-tokens", type=arguments.positive_int,
+                        help="answer length limit (default: the model's generation config, 400 for the released model)")
     parser.add_argument("--label-column", default="emotion", help="the dataset's label column")
     parser.add_argument("--label-map", metavar="FILE",
                         help="JSON {label: emotion or null} for dataset or classifier labels that the built-in "
@@ -43,11 +42,12 @@ def add_arguments(parser) -> None:
                              "id, or an OpenAI-compatible base URL); its agreement with the parser is reported")
     parser.add_argument("--judge-model", default="default", help="model name sent to a --judge URL")
     parser.add_argument("--api-key", help="key for a --judge URL")
-    parser.add_argument("--batch-size", type=_positive_int, default=8, help="clips per batch, grouped by length")
+    parser.add_argument("--batch-size", type=arguments.positive_int, default=8,
+                        help="clips per batch, grouped by length")
     parser.add_argument("--device", default="cpu", help="cpu, cuda (one GPU per process under torchrun), cuda:N")
-    parser.add_argument("--dtype", choices=DTYPES, default="float32",
+    parser.add_argument("--dtype", choices=arguments.DTYPES, default="float32",
                         help="dtype of the language model (encoders stay float32)")
-    parser.add_argument("--cache-dir", help="Hugging Face cache folder (None: the standard one)")
+    parser.add_argument("--cache-dir", help="Hugging Face cache folder (default: the standard one)")
     parser.add_argument("--out", default="evaluation",
                         help="output folder: results.json, results.md, per model and dataset predictions.jsonl and "
                              "confusion.png, per model eval_results.json; a rerun resumes the predictions in it")
@@ -66,14 +66,11 @@ def run(args) -> int:
     else:
         if not (args.model and args.dataset):
             raise ValueError("give --model and --dataset (or --predictions FILE to score saved predictions)")
-        import torch
-
-        dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[args.dtype]
         results = evaluate_model(
             args.model, args.dataset, args.out, configs=args.config, split=args.split, mode=args.mode,
             decoding=args.decoding, max_new_tokens=args.max_new_tokens, label_column=args.label_column,
             label_map=args.label_map, judge=args.judge, judge_model=args.judge_model, api_key=args.api_key,
-            batch_size=args.batch_size, device=args.device, dtype=dtype, cache_dir=args.cache_dir,
+            batch_size=args.batch_size, device=args.device, dtype=args.dtype, cache_dir=args.cache_dir,
             overwrite=args.overwrite,
         )
     if int(os.environ.get("RANK", "0")) != 0:  # one summary for a data-parallel run
@@ -89,8 +86,3 @@ def run(args) -> int:
     print(f"results in {args.out}/results.json and {args.out}/results.md")
     return 1 if any(entry["failed"] for entry in results["results"]) else 0
 
-
-def _positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return int(text)

@@ -39,12 +39,12 @@ class EvalSet:
         return plan
 
     def audio(self, indices: list[int]) -> tuple[dict, dict]:
-        """({row: (channels × samples, sampling rate)}, {row: why its audio cannot be decoded})."""
+        """({row: (mono waveform, sampling rate)}, {row: why its audio cannot be decoded})."""
         waveforms, errors = {}, {}
         for index in indices:
             try:
-                samples = self.rows[index]["audio"].get_all_samples()
-                waveforms[index] = (samples.data.numpy(), samples.sample_rate)
+                samples = self.rows[index]["audio"].get_all_samples()  # channels × samples
+                waveforms[index] = (samples.data.mean(0).numpy(), samples.sample_rate)
             except Exception as error:  # a broken clip is reported on its row; the others go on
                 errors[index] = f"row {index} (id {self.ids[index]!r}): audio cannot be decoded ({error})"
         return waveforms, errors

@@ -20,7 +20,7 @@ from pathlib import Path
 from ..processing import EMOTIONS
 from .data import load_eval_set, short_name
 from .judge import Judge
-from .models import load_runner, model_revision, read_label_map, runner_for
+from .models import check_model, load_runner, model_revision, read_label_map, runner_for
 from .predictions_file import append_predictions, read_predictions
 from .reports import eval_results, markdown_table, plot_confusion, write_json, write_atomic
 
@@ -45,7 +45,7 @@ def evaluate_model(
     api_key: str | None = None,
     batch_size: int = 8,
     device: str = "cpu",
-    dtype=None,
+    dtype="float32",
     cache_dir=None,
     overwrite: bool = False,
     progress: bool = True,
@@ -66,6 +66,8 @@ def evaluate_model(
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     label_map = label_map if isinstance(label_map, dict) else read_label_map(label_map)
+    models = [model if _is_loaded(model) else os.fspath(model) for model in _as_list(models)]
+    checked = [None if _is_loaded(model) else check_model(model, cache_dir) for model in models]  # before any loading
     wanted = []
     for value in _as_list(datasets):
         source, named = _source_and_config(value)
@@ -73,14 +75,13 @@ def evaluate_model(
     sets = ranks.rank0_first(lambda: [load_eval_set(d, c, split, label_column, label_map) for d, c in wanted])
     reader = Judge(judge, judge_model, api_key, device=ranks.device(device)) if judge else None
     entries, described = [], []
-    models = [model if _is_loaded(model) else os.fspath(model) for model in _as_list(models)]
     names = [model[0].name_or_path or "model" if _is_loaded(model) else model for model in models]
-    for model, value, folder_name in zip(models, names, _folder_names(names)):
+    for model, resolved, value, folder_name in zip(models, checked, names, _folder_names(names)):
         if _is_loaded(model):
             runner = runner_for(*model, mode, decoding, max_new_tokens, label_map)
         else:
-            runner = load_runner(model, mode, decoding, max_new_tokens, label_map, ranks.device(device), dtype,
-                                 cache_dir)
+            runner = load_runner(model, resolved, mode, decoding, max_new_tokens, label_map, ranks.device(device),
+                                 dtype, cache_dir)
         model = {"model": value, "path": runner.model.name_or_path, "revision": model_revision(runner.model),
                  "settings": runner.settings}
         described.append(model)

@@ -12,28 +12,50 @@ from ..processing import EMOTIONS, normalize_emotion
 from ..processing.audio_input import AudioInputError, split_windows, to_mono_16k
 from .decoding import MODES, decoding_kwargs
 
+EVALUATED = "evaluate needs a C2SER model or an audio-classification model"
 
-def load_runner(value: str, mode: str = "scores", decoding: str = "official", max_new_tokens: int | None = None,
-                label_map: dict | None = None, device: str = "cpu", dtype=None, cache_dir=None):
-    """A runner for the model folder or Hub id `value`, or "official" (the released C2SER, converted once)."""
-    from transformers import AutoConfig
 
+def check_model(value: str, cache_dir=None):
+    """Check a model value before anything is loaded (one-line `ModelInputError` naming it): its resolved folder or
+    Hub id and config, or None for "official"."""
     if value == "official":
-        from ..official import from_official
+        return None
+    from transformers.models.auto.modeling_auto import MODEL_FOR_AUDIO_CLASSIFICATION_MAPPING_NAMES
 
-        value = str(from_official(cache_dir=cache_dir))
-    # TODO(model loading): load through c2ser_hf.model_loading once it is on main (one-line errors for bad values).
-    config = AutoConfig.from_pretrained(value, cache_dir=cache_dir)
-    if config.model_type == "c2ser":
-        from transformers import AutoModelForMultimodalLM as model_class, AutoProcessor as processor_class
-    elif any(_is_classifier(name) for name in config.architectures or []):
-        from transformers import AutoFeatureExtractor as processor_class, AutoModelForAudioClassification as model_class
-    else:
-        raise ValueError(f"{value}: is a {config.model_type!r} model, not a classifier; evaluate needs a C2SER model "
-                         "or an audio-classification model")
-    model = model_class.from_pretrained(value, dtype=dtype, cache_dir=cache_dir).to(device)
-    processor = processor_class.from_pretrained(value, cache_dir=cache_dir)
-    return runner_for(model, processor, mode, decoding, max_new_tokens, label_map)
+    from ..model_loading import MODEL_KINDS, ModelInputError, resolve_model
+
+    resolved = resolve_model(value, ("c2ser", "emotion2vec_s", *MODEL_FOR_AUDIO_CLASSIFICATION_MAPPING_NAMES),
+                             EVALUATED, cache_dir)
+    model_type = resolved.config["model_type"]
+    if model_type != "c2ser" and not any(_is_classifier(a) for a in resolved.config.get("architectures") or []):
+        kind = MODEL_KINDS.get(model_type, f"a {model_type!r} model")
+        raise ModelInputError(f"{value}: is {kind}; {EVALUATED} (it has no classification head)")
+    return resolved
+
+
+def load_runner(value: str, resolved, mode: str = "scores", decoding: str = "official",
+                max_new_tokens: int | None = None, label_map: dict | None = None, device: str = "cpu",
+                dtype="float32", cache_dir=None):
+    """A runner for the model `value` that `check_model` resolved: a C2SER folder or Hub id or "official" (the
+    released C2SER, converted once), or an audio-classification model."""
+    from ..model_loading import ModelInputError, load_c2ser
+
+    if resolved is None or resolved.config["model_type"] == "c2ser":
+        model, processor = load_c2ser(value, dtype=dtype, device=device, cache_dir=cache_dir, command="evaluate")
+        return runner_for(model, processor, mode, decoding, max_new_tokens, label_map)
+    import torch
+    from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
+
+    import c2ser_hf  # noqa: F401  (registers Emotion2Vec-S with the Auto classes)
+
+    hub = resolved.hub_kwargs(cache_dir, None, None)
+    try:
+        model = AutoModelForAudioClassification.from_pretrained(
+            resolved.target, dtype=getattr(torch, dtype) if isinstance(dtype, str) else dtype, **hub)
+        extractor = AutoFeatureExtractor.from_pretrained(resolved.target, **hub)
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
+        raise ModelInputError(f"{value}: cannot be loaded: {' '.join(str(error).split())[:300]}") from None
+    return runner_for(model.to(device), extractor, mode, decoding, max_new_tokens, label_map)
 
 
 def runner_for(model, processor, mode: str = "scores", decoding: str = "official", max_new_tokens: int | None = None,
