@@ -135,6 +135,9 @@ def test_saved_predictions_are_scored_again_without_a_model(root, scores_run, ca
     assert "tiny (scores) · emo-emilia/all/test: UA" in capsys.readouterr().out
     rescored = json.loads((root / "rescored" / "results.json").read_text())["results"][0]
     assert rescored["metrics"] == scores_run["results"][0]["metrics"]
+    for output in ("results.md", "tiny/eval_results.json"):
+        assert (root / "rescored" / output).read_text() == (root / "one" / output).read_text()
+    assert (root / "rescored" / "tiny" / "emo-emilia-all-test" / "confusion.png").is_file()
 
     # a local LLM as the judge (a tiny random one, so only the bookkeeping can be checked)
     tokenizer = build_tiny_qwen2_tokenizer()
@@ -223,3 +226,23 @@ def test_label_map_excludes_and_renames(root, tmp_path):
     assert entry["clips"] == 6 and entry["excluded"] == {"fear": 1}
     assert entry["metrics"]["per_class"]["fear"]["support"] == 0
     assert load_metric().compute(predictions=["anger"], references=["anger"])["wa"] == 1.0
+
+
+def test_any_labelled_dataset_and_a_clip_that_cannot_be_decoded(root, tmp_path, capsys):
+    """A plain dataset (string labels in another column, no id or duration column, 44.1 kHz stereo) with one broken
+    clip: the broken one is reported on its row and the others are scored."""
+    from audio_fixtures import tone
+
+    tone(tmp_path / "a.wav", seconds=0.5, rate=44100, channels=2)
+    clip = {"bytes": (tmp_path / "a.wav").read_bytes(), "path": None}
+    rows = {"audio": [clip, {"bytes": b"not audio at all", "path": None}, clip],
+            "mood": ["Angry", "sad", "happy"]}
+    datasets.Dataset.from_dict(rows).cast_column("audio", datasets.Audio()).save_to_disk(str(tmp_path / "plain"))
+    assert main(["evaluate", "--model", str(root / "tiny"), "--dataset", str(tmp_path / "plain"), "--label-column",
+                 "mood", "--out", str(tmp_path / "out")]) == 1  # some clip failed
+    output = capsys.readouterr()
+    assert "plain/test: row 1 (id '1'): audio cannot be decoded" in output.err
+    assert "tiny (scores) · plain/test: UA" in output.out and "(2 clips, 1 failed)" in output.out
+    records = {r["id"]: r for r in map(json.loads, lines(tmp_path / "out" / "tiny" / "plain-test" / "predictions.jsonl"))}
+    assert set(records) == {"0", "1", "2"} and "error" in records["1"] and records["0"]["reference"] == "anger"
+    assert records["0"]["probabilities"] == records["2"]["probabilities"]  # the same clip, resampled from 44.1 kHz

@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..option_error import option_error
 from ..processing import EMOTIONS, normalize_emotion
 
 
@@ -64,12 +65,19 @@ def load_eval_set(source: str, config: str | None = None, split: str = "test", l
 
     from ..cot.build import load_input
 
-    rows = load_input(os.fspath(source), split=split, config=config)[split]
+    try:
+        rows = load_input(os.fspath(source), split=split, config=config)[split]
+    except (ValueError, FileNotFoundError) as error:
+        if os.fspath(source) in str(error):
+            raise
+        raise type(error)(f"dataset {source}: {error}") from None
     columns = set(rows.column_names)
-    for column in ("audio", label_column):
-        if column not in columns:
-            raise ValueError(f"dataset {source}: no column {column!r} (it has {', '.join(sorted(columns))}); "
-                             "name the label column with --label-column")
+    if "audio" not in columns:
+        raise ValueError(f"dataset {source}: no column 'audio' (it has {', '.join(sorted(columns))})")
+    if label_column not in columns:
+        raise option_error(ValueError, f"dataset {source}: no column {label_column!r} (it has "
+                           f"{', '.join(sorted(columns))}); name the label column with {{option}}", "label_column=",
+                           "--label-column")
     if not isinstance(rows.features["audio"], datasets.Audio):
         raise ValueError(f"dataset {source}: column 'audio' is {rows.features['audio']}, not an Audio feature")
     feature = rows.features[label_column]
@@ -83,8 +91,9 @@ def load_eval_set(source: str, config: str | None = None, split: str = "test", l
         else:
             emotion = normalize_emotion(label) if isinstance(label, str) else None
             if emotion is None:
-                raise ValueError(f"dataset {source}: row {index} has label {label!r}, which names none of "
-                                 f"{', '.join(EMOTIONS)}; map it with --label-map (null excludes it)")
+                raise option_error(ValueError, f"dataset {source}: row {index} has label {label!r}, which names "
+                                   f"none of {', '.join(EMOTIONS)}; map it with {{option}} (null excludes it)",
+                                   "label_map=", "--label-map")
         if emotion is None:
             excluded[label] += 1
         references.append(emotion)

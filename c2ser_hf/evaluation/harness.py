@@ -17,6 +17,7 @@ from datetime import timedelta
 from importlib import metadata
 from pathlib import Path
 
+from ..option_error import option_error
 from ..processing import EMOTIONS
 from .data import load_eval_set, short_name
 from .judge import Judge
@@ -117,13 +118,16 @@ def score_predictions(files, out="evaluation", *, judge: str | None = None, judg
             raise ValueError(f"{path}: holds no predictions")
         beside = path.parent / RUN_FILE
         run = json.loads(beside.read_text(encoding="utf-8")) if beside.is_file() else {
-            "model": path.parent.parent.name, "name": path.parent.name, "setting": "saved predictions"}
+            "model": path.parent.parent.name, "model_name": path.parent.parent.name, "name": path.parent.name,
+            "setting": "saved predictions"}
         if reader and any("judge" not in r for r in records):
             _add_judge_labels(records, reader)
             run = {**run, "setting": f"{run['setting']}, judge", "judge": reader.identity}
-        entries.append(_entry(run, records, wall=0.0, scored_now=0))
-        if "error" not in entries[-1]:
-            plot_confusion(entries[-1]["metrics"], path.parent / CONFUSION, f"{entries[-1]['row']} · {run['name']}")
+        entry = _entry(run, records, wall=0.0, scored_now=0)
+        if "error" not in entry:
+            plot_confusion(entry["metrics"], Path(out) / entry["model_name"] / path.parent.name / CONFUSION,
+                           f"{entry['row']} · {run['name']}")
+        entries.append(entry)
     models = list(dict.fromkeys(entry["model"] for entry in entries))
     settings = {"predictions": [os.fspath(f) for f in _as_list(files)], "judge": reader.identity if reader else None}
     return _write_results(Path(out), entries, [{"model": m} for m in models], settings, time.monotonic() - started)
@@ -216,8 +220,9 @@ def _prepare_folder(folder: Path, run: dict, overwrite: bool) -> None:
         before = json.loads(path.read_text(encoding="utf-8"))
         differs = sorted(key for key in set(run) | set(before) if run.get(key) != before.get(key))
         if differs:
-            raise ValueError(f"{folder}: holds predictions of another run (it differs in {', '.join(differs)}); "
-                             "use another output folder or overwrite")
+            raise option_error(ValueError, f"{folder}: holds predictions of another run (it differs in "
+                               f"{', '.join(differs)}); use another output folder, or {{option}} to discard them",
+                               "overwrite=True", "--overwrite")
     else:
         write_json(path, run)
     for file in _prediction_files(folder):
@@ -283,8 +288,9 @@ def _entry(run: dict, records: list[dict], wall: float, scored_now: int) -> dict
     from . import load_metric
 
     scored = sorted((r for r in records if "error" not in r), key=lambda r: r["id"])
-    name = run.get("model_name", run["model"])
-    entry = {"model": run["model"], "revision": run.get("revision"), "row": f"{name} ({run['setting']})",
+    name = run["model_name"]
+    entry = {"model": run["model"], "model_name": name, "revision": run.get("revision"),
+             "row": f"{name} ({run['setting']})",
              "setting": run["setting"], "dataset": run["name"], "source": run.get("dataset"),
              "config": run.get("config"), "split": run.get("split"), "clips": len(scored),
              "failed": len(records) - len(scored), "scored_now": scored_now, "wall_s": round(wall, 3),
@@ -322,9 +328,8 @@ def _write_results(out: Path, entries: list[dict], models: list[dict], settings:
     table = [entry for entry in entries if "metrics" in entry]
     if table:
         write_atomic(out / "results.md", markdown_table(table))
-    for model, folder_name in zip(dict.fromkeys(e["model"] for e in table), _folder_names(list(dict.fromkeys(
-            e["model"] for e in table)))):
-        write_json(out / folder_name / "eval_results.json", eval_results([e for e in table if e["model"] == model]))
+    for name in dict.fromkeys(entry["model_name"] for entry in table):
+        write_json(out / name / "eval_results.json", eval_results([e for e in table if e["model_name"] == name]))
     return results
 
 

@@ -8,6 +8,7 @@ import os
 import numpy as np
 import torch
 
+from ..option_error import option_error
 from ..processing import EMOTIONS, normalize_emotion
 from ..processing.audio_input import AudioInputError, split_windows, to_mono_16k
 from .decoding import MODES, decoding_kwargs
@@ -135,8 +136,8 @@ class ClassifierRunner:
         labels = [model.config.id2label[i] for i in range(len(model.config.id2label))]
         self.columns = [emotion_of_label(label, label_map) for label in labels]
         if not any(c is not None for c in self.columns):
-            raise ValueError(f"{model.name_or_path}: none of its labels {labels} names one of {', '.join(EMOTIONS)}; "
-                             "map them with --label-map")
+            raise option_error(ValueError, f"{model.name_or_path}: none of its labels {labels} names one of "
+                               f"{', '.join(EMOTIONS)}; map them with {{option}}", "label_map=", "--label-map")
         self.labels = dict(zip(labels, (EMOTIONS[c] if c is not None else None for c in self.columns)))
 
     @property
@@ -175,7 +176,7 @@ def emotion_of_label(label: str, label_map: dict) -> int | None:
     emotion2vec+'s "生气/angry"."""
     if label in label_map:
         mapped = label_map[label]
-        return None if mapped is None else EMOTIONS.index(_canonical(mapped, f"--label-map value for {label!r}"))
+        return None if mapped is None else EMOTIONS.index(_canonical(mapped, f"the label map's value for {label!r}"))
     emotions = {normalize_emotion(part) for part in str(label).split("/")} - {None}
     return EMOTIONS.index(emotions.pop()) if len(emotions) == 1 else None
 

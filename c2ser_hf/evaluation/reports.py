@@ -78,6 +78,7 @@ def plot_confusion(metrics: dict, path: Path, title: str) -> None:
     axes.set_ylabel("reference (clips)")
     axes.set_title(title, fontsize=10)
     figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
     staging = path.with_name(f".{path.name}.partial.png")
     figure.savefig(staging, dpi=100)
     plt.close(figure)
