@@ -13,7 +13,6 @@ import os
 import shutil
 import sys
 import time
-from datetime import timedelta
 from importlib import metadata
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from .data import load_eval_set, short_name
 from .judge import Judge
 from .models import check_model, load_runner, model_revision, read_label_map, runner_for
 from .predictions_file import append_predictions, read_predictions
+from .ranks import Ranks
 from .reports import eval_results, markdown_table, plot_confusion, write_json, write_atomic
 
 PREDICTIONS, RUN_FILE, CONFUSION = "predictions.jsonl", "run.json", "confusion.png"
@@ -131,47 +131,6 @@ def score_predictions(files, out="evaluation", *, judge: str | None = None, judg
     models = list(dict.fromkeys(entry["model"] for entry in entries))
     settings = {"predictions": [os.fspath(f) for f in _as_list(files)], "judge": reader.identity if reader else None}
     return _write_results(Path(out), entries, [{"model": m} for m in models], settings, time.monotonic() - started)
-
-
-class Ranks:
-    """This process's place among the processes torchrun / accelerate launch started (one when run directly)."""
-
-    def __init__(self):
-        self.world = int(os.environ.get("WORLD_SIZE", "1"))
-        self.rank = int(os.environ.get("RANK", "0"))
-        self.local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-        self._owned = False
-        if self.world > 1:
-            import torch.distributed as dist
-
-            if not dist.is_initialized():
-                # gloo on any device: only barriers cross processes, the predictions travel through files
-                dist.init_process_group("gloo", timeout=timedelta(hours=12))
-                self._owned = True
-
-    def device(self, device: str) -> str:
-        return f"cuda:{self.local_rank}" if self.world > 1 and device == "cuda" else device
-
-    def barrier(self) -> None:
-        if self.world > 1:
-            import torch.distributed as dist
-
-            dist.barrier()
-
-    def rank0_first(self, work):
-        """`work()` on rank 0, then on the others (rank 0 fills shared caches, such as the datasets cache)."""
-        if self.rank == 0:
-            result = work()
-            self.barrier()
-            return result
-        self.barrier()
-        return work()
-
-    def close(self) -> None:
-        if self._owned:
-            import torch.distributed as dist
-
-            dist.destroy_process_group()
 
 
 def _evaluate_one(runner, evalset, folder: Path, run: dict, reader, ranks: Ranks, batch_size: int, overwrite: bool,
