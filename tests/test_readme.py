@@ -92,3 +92,15 @@ def test_emotion2vec_s_quickstart_runs_offline_as_written(tmp_path, monkeypatch)
     namespace = {}
     exec(compile(python_example, "README.md", "exec"), namespace)
     assert namespace["out"].utterance_features.shape == (2, hidden)
+
+
+def test_evaluation_example_runs_offline_as_written(tmp_path, monkeypatch):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    *_, example = fenced_blocks(readme, "Evaluation", "python")
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    exec(compile(example, "README.md", "exec"), namespace)
+    [entry] = namespace["results"]["results"]
+    assert entry["row"] == "tiny-c2ser (scores)" and entry["clips"] == 4 and entry["dataset"] == "four-clips/test"
+    assert (tmp_path / "eval-demo" / "results.md").read_text().splitlines()[2].startswith("| tiny-c2ser (scores) | ")
+    assert namespace["ser"].compute(predictions=["anger", None], references=["anger", "fear"])["unparseable_rate"] == 0.5
