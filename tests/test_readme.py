@@ -104,3 +104,15 @@ def test_evaluation_example_runs_offline_as_written(tmp_path, monkeypatch):
     assert entry["row"] == "tiny-c2ser (scores)" and entry["clips"] == 4 and entry["dataset"] == "four-clips/test"
     assert (tmp_path / "eval-demo" / "results.md").read_text().splitlines()[2].startswith("| tiny-c2ser (scores) | ")
     assert namespace["ser"].compute(predictions=["anger", None], references=["anger", "fear"])["unparseable_rate"] == 0.5
+
+
+def test_setup_cfg_lists_every_package():
+    """A non-editable install ships only the packages setup.cfg names: every folder with an __init__.py must be one."""
+    setup = (ROOT / "setup.cfg").read_text()
+    listed = set(re.search(r"^packages =\n((?:\s{4}\S+\n)+)", setup, flags=re.M).group(1).split())
+    folders = {"c2ser_hf": ROOT / "c2ser_hf", "c2ser_hf.modeling": ROOT / "modeling",
+               "c2ser_hf.processing": ROOT / "processing", "c2ser_hf.datasets_scripts": ROOT / "datasets_scripts"}
+    found = set()
+    for package, folder in folders.items():
+        found |= {".".join([package, *init.parent.relative_to(folder).parts]) for init in folder.rglob("__init__.py")}
+    assert found <= listed, f"packages missing from setup.cfg: {sorted(found - listed)}"
