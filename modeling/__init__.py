@@ -1,6 +1,6 @@
 """Model classes (Hub files: they import only each other, torch, numpy and transformers)."""
 
-from .configuration_c2ser import C2SERConfig
+from .configuration_c2ser import C2SERConfig, C2SERLinkConfig
 from .configuration_emotion2vec_s import Emotion2VecSConfig
 from .modeling_c2ser import C2SERForConditionalGeneration, C2SERModel, C2SERPreTrainedModel
 from .modeling_c2ser_whisper import C2SERWhisperEncoder
@@ -12,6 +12,7 @@ from .modeling_emotion2vec_s import (
 
 __all__ = [
     "C2SERConfig",
+    "C2SERLinkConfig",
     "C2SERModel",
     "C2SERForConditionalGeneration",
     "C2SERPreTrainedModel",

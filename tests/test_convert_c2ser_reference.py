@@ -174,7 +174,7 @@ def test_speech_embeddings_and_first_step_logits_equal_the_upstream_formulas(set
     sd, emotion2vec, llm, model, processor = setup
     width = sd["encoder.embed.conv.0.weight"].shape[0]
     assert model.config.audio_config.encoder_attention_heads == width // WHISPER_HEAD_DIM
-    assert model.config.link_attention_heads == LINK_HEADS
+    assert model.config.link_config.num_attention_heads == LINK_HEADS
     wav = waveform_1_3_s()
     inputs = processor(wav)  # the implicit prompt
     reference_block, parts = reference_speech_block(torch.from_numpy(wav), sd, emotion2vec)
