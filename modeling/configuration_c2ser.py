@@ -59,23 +59,23 @@ class C2SERLinkConfig(PreTrainedConfig):
 
     Args:
         hidden_size (`int`): width (1024, Whisper-medium's; the 768-d acoustic tokens are zero-padded to it).
+        max_position_embeddings (`int`): rows of the sinusoid table, the longest speech block (5000).
+        dropout (`float`): dropout after the embedding, after attention and inside the FFN (0.1).
         num_hidden_layers (`int`): transformer blocks (4).
         num_attention_heads (`int`): attention heads (4).
         intermediate_size (`int`): FFN width (2560).
         hidden_act (`str`): FFN activation (`"relu"`).
-        dropout (`float`): dropout after the embedding, after attention and inside the FFN (0.1).
-        max_position_embeddings (`int`): rows of the sinusoid table, the longest speech block (5000).
     """
 
     model_type = "c2ser_link"
 
     hidden_size: int = 1024
+    max_position_embeddings: int = 5000
+    dropout: float | int = 0.1
     num_hidden_layers: int = 4
     num_attention_heads: int = 4
     intermediate_size: int = 2560
     hidden_act: str = "relu"
-    dropout: float | int = 0.1
-    max_position_embeddings: int = 5000
 
 
 @strict

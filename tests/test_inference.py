@@ -7,14 +7,7 @@ import torch
 from c2ser_hf.inference import mean_scores, run_inference
 from c2ser_hf.processing import EMOTIONS
 
-from c2ser_tester import c2ser_tester
-
 GREEDY = dict(max_new_tokens=3, num_beams=1, do_sample=False)
-
-
-@pytest.fixture(scope="module")
-def tester():
-    return c2ser_tester()
 
 
 @pytest.fixture(scope="module")

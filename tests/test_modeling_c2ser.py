@@ -12,13 +12,7 @@ from transformers import AutoModel, AutoModelForMultimodalLM
 import c2ser_hf  # noqa: F401  (registers the Auto classes)
 from c2ser_hf.modeling import C2SERForConditionalGeneration, C2SERModel
 
-from c2ser_tester import c2ser_tester
 from test_helpers import run_without_package
-
-
-@pytest.fixture(scope="module")
-def tester():
-    return c2ser_tester()
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
-"""The tiny C2SER of the tests, built once per session (as transformers' `ModelTester`): its configuration and its
-processor, models with non-trivial random weights, and inputs made through the processor from random waveforms."""
-
-import functools
+"""The tiny C2SER of the tests (as transformers' `ModelTester`): its configuration and its processor, built once per
+session (the `tester` fixture of conftest.py), models with non-trivial random weights, and inputs made through the
+processor from random waveforms."""
 
 import numpy as np
 import torch
@@ -35,8 +34,3 @@ class C2SERModelTester:
     def one_by_one(self, samples: list[int], seed: int = 0, **processor_kwargs) -> list:
         """The same clips as `inputs`, each through the processor alone."""
         return [self.processor(clip, **processor_kwargs) for clip in self.clips(samples, seed)]
-
-
-@functools.cache
-def c2ser_tester() -> C2SERModelTester:
-    return C2SERModelTester()
