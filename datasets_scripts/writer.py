@@ -20,7 +20,7 @@ from datasets.info import DatasetInfosDict
 from torchcodec.decoders import AudioDecoder
 
 from .dataset_card import dataset_card
-from .schema import FEATURES, SAMPLING_RATE, CorpusLayoutError, CorpusRows, Utterance
+from .schema import FEATURES, SAMPLING_RATE, BadRowError, CorpusLayoutError, CorpusRows, Utterance
 
 # Parquet files of about this many bytes of 16-bit audio or less; the Hub and `datasets` stream them comfortably.
 MAX_SHARD_BYTES = 500_000_000
@@ -93,7 +93,7 @@ def _check_rows(utterances: list[Utterance], label_map: dict, skip_bad: bool, sk
 
 def _bad(message: str, skip_bad: bool, skipped: list[str]) -> None:
     if not skip_bad:
-        raise CorpusLayoutError(message + " (pass skip_bad / --skip-bad to skip such rows)")
+        raise BadRowError(message)
     skipped.append(message)
 
 

@@ -22,7 +22,8 @@ def imports(path: Path):
 def test_hub_files_import_only_their_own_folder_and_libraries():
     wrong = []
     for folder in ("modeling", "processing"):
-        for path in sorted((ROOT / folder).glob("*.py")):
+        # a folder's __init__.py only gathers the package's exports; save_pretrained never copies it
+        for path in sorted(set((ROOT / folder).glob("*.py")) - {ROOT / folder / "__init__.py"}):
             for module, level, names in imports(path):
                 if level == 0:
                     if module.split(".")[0] not in HUB_LIBRARIES | set(sys.stdlib_module_names):
