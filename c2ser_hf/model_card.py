@@ -53,7 +53,7 @@ def write_model_card(folder: str | os.PathLike, repo_id: str) -> None:
 def model_card(folder: str | os.PathLike, repo_id: str) -> str:
     folder = Path(folder)
     config = C2SERConfig.from_pretrained(folder)
-    audio, acoustic, text = config.audio_config, config.acoustic_config, config.text_config
+    audio, acoustic, text, link = config.audio_config, config.acoustic_config, config.text_config, config.link_config
     base = config.base_model_name_or_path
     weights = (f"a **light** checkpoint: only what C²SER trained plus a LoRA adapter; the frozen language model is "
                f"loaded from `{base}` and the adapter merged at load time" if base else
@@ -86,7 +86,7 @@ The answer names one of: anger, happiness, neutral, sadness, surprise, disgust, 
 |---|---|
 | Whisper encoder | {audio.encoder_layers} layers × {audio.d_model}, {audio.num_mel_bins} mel bins, variable length ≤ 30 s |
 | Emotion2Vec-S | {acoustic.num_hidden_layers} layers × {acoustic.hidden_size}, {config.num_acoustic_tokens} acoustic tokens ({config.acoustic_token_source}) |
-| connector | causal conv downsampler ×{config.downsample_rate}, {config.link_layers}-layer transformer ({config.link_hidden_size}, FFN {config.link_ffn_dim}), linear projection |
+| connector | causal conv downsampler ×{config.downsample_rate}, {link.num_hidden_layers}-layer transformer ({link.hidden_size}, FFN {link.intermediate_size}), linear projection |
 | language model | Qwen2, {text.num_hidden_layers} layers × {text.hidden_size}, vocabulary {text.vocab_size} |
 
 ## Training recipe
