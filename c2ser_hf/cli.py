@@ -4,6 +4,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .commands import push_space
 from .model_sizes import SIZES
 from .modeling.configuration_emotion2vec_s import UTTERANCE_SOURCES
 
@@ -124,7 +125,8 @@ def _report_per_file(results: list[dict], as_json: bool, line) -> int:
 def _push(args) -> int:
     from .hub import push_to_hub
 
-    url = push_to_hub(args.model, args.repo_id, private=args.private, token=args.token, endpoint=args.endpoint)
+    url = push_to_hub(args.model, args.repo_id, private=args.private, token=args.token, endpoint=args.endpoint,
+                      space_id=args.space)
     print(f"uploaded {args.model} to {args.repo_id}: {url}")
     return 0
 
@@ -257,6 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("--private", action="store_true")
     push.add_argument("--token", help="Hub token (default: the logged-in one)")
     push.add_argument("--endpoint", help="Hub endpoint (default: huggingface.co or HF_ENDPOINT)")
+    push.add_argument("--space", help="namespace/name of a Space serving this model: the card links it (push-space)")
     push.set_defaults(func=_push)
 
     extract = commands.add_parser("extract-features", help="Emotion2Vec-S features, one .npy per audio file")
@@ -320,6 +323,11 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_argument("--token", help="Hub token (default: the logged-in one)")
     prepare.add_argument("--endpoint", help="Hub endpoint (default: huggingface.co or HF_ENDPOINT)")
     prepare.set_defaults(func=_prepare_data)
+
+    for name, module in (("push-space", push_space),):
+        command = commands.add_parser(name, help=module.HELP, description=module.__doc__)
+        module.add_arguments(command)
+        command.set_defaults(func=module.run)
     return parser
 
 
