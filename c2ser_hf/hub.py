@@ -66,7 +66,8 @@ def stage_space(space_dir: str | os.PathLike, out: str | os.PathLike, repo_id: s
     if missing:
         raise FileNotFoundError(f"{space_dir}: not a Space folder (no {', '.join(missing)})")
     if not (root / "setup.cfg").is_file() or not (root / "constraints.txt").is_file():
-        raise FileNotFoundError(f"{root}: the Space folder must sit in a c2ser-hf checkout (no setup.cfg or constraints.txt)")
+        raise FileNotFoundError(f"{root}: the Space folder must sit in a c2ser-hf checkout "
+                                "(no setup.cfg or constraints.txt)")
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".*", "examples")
     shutil.copytree(space_dir, out, ignore=ignore, dirs_exist_ok=True)
     write_examples(out / "examples")

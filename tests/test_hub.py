@@ -78,7 +78,8 @@ def test_push_space_uploads_the_staged_space(tmp_path, online_to_loopback):
     space = tmp_path / "hub" / "someone" / "demo"
     assert filecmp.cmp(space / "app.py", ROOT / "spaces" / "app.py", shallow=False)
     assert filecmp.cmp(space / "constraints.txt", ROOT / "constraints.txt", shallow=False)
-    assert (space / "c2ser-hf" / "setup.cfg").is_file() and (space / "c2ser-hf" / "modeling" / "modeling_c2ser.py").is_file()
+    package = space / "c2ser-hf"
+    assert (package / "setup.cfg").is_file() and (package / "modeling" / "modeling_c2ser.py").is_file()
     assert not list(space.rglob("__pycache__")) and len(list((space / "examples").glob("*.wav"))) == 5
     readme = (space / "README.md").read_text(encoding="utf-8")
     assert yaml.safe_load(readme.split("---\n")[1])["models"] == ["someone/c2ser"]

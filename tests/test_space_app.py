@@ -86,7 +86,8 @@ def test_page_draws_waveform_pitch_bars_and_timeline(analyzer, tmp_path):
     status, *_, timeline = render(long_result, long)
     assert "2 windows" in status and timeline.visible is True and timeline.value is not None
     assert _is_drawn(timeline_figure(long_result["segments"]))
-    assert render({"error": "x.wav: is empty (0 samples)"}, None)[0] == "**Cannot use this audio.** x.wav: is empty (0 samples)"
+    error = render({"error": "x.wav: is empty (0 samples)"}, None)
+    assert error[0] == "**Cannot use this audio.** x.wav: is empty (0 samples)" and error[1] is None
 
 
 def test_space_readme_header_matches_the_pins_and_documents_the_client():
@@ -99,4 +100,5 @@ def test_space_readme_header_matches_the_pins_and_documents_the_client():
     assert header["sdk"] == "gradio" and header["sdk_version"] == pins["gradio"]
     assert (ROOT / "spaces" / header["app_file"]).is_file() and header["license"] and header["models"]
     assert space_client_snippet(SPACE_PLACEHOLDER) in readme
+    assert space_client_snippet(SPACE_PLACEHOLDER) in (ROOT / "README.md").read_text(encoding="utf-8")
     assert re.search(r"^\./c2ser-hf\[demo\]$", (ROOT / "spaces" / "requirements.txt").read_text(), flags=re.M)

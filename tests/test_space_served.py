@@ -169,7 +169,8 @@ def test_50_concurrent_requests_all_answered_once(space):
     clips = {}
     for index in range(50):
         seconds, freq = 1.0 + 0.04 * index, 110.0 + 3 * index
-        clips[index] = (tone(space["clips"] / f"tone{index}.wav", seconds=seconds, freq=freq, seed=index), seconds, freq)
+        path = tone(space["clips"] / f"tone{index}.wav", seconds=seconds, freq=freq, seed=index)
+        clips[index] = (path, seconds, freq)
 
     def ask(index):
         path, _, _ = clips[index]

@@ -99,7 +99,8 @@ class Analyzer:
             raise AudioInputError(str(error).replace(os.fspath(audio), Path(audio).name)) from None
 
     def _recognise(self, waveforms: list, mode: str, scores: bool = False, **generate_kwargs) -> list[dict]:
-        """The one call into the package's inference path (decode → windows → processor → scores/generate → labels)."""
+        """The one call into the package's inference path (decode → windows → processor → scores/generate →
+        labels)."""
         from ..predict import predict
 
         return predict(self.model, self.processor, waveforms, mode=mode, scores=scores, batch_size=self.batch_size,
