@@ -208,7 +208,7 @@ def _run_in_page(page, file, transcript=""):
     page.click("#analyze")
 
 
-def test_browser_upload_shows_label_and_evidence(page, client, space, spoken, tmp_path):
+def test_browser_upload_shows_label_evidence_and_explanation(page, client, space, spoken, tmp_path):
     from gradio_client import handle_file
     from PIL import Image
 
@@ -222,6 +222,8 @@ def test_browser_upload_shows_label_and_evidence(page, client, space, spoken, tm
     assert expected in shown and [e for e in EMOTIONS if re.search(rf"\b{e}\b", shown)] == [expected]
     evidence = page.inner_text("#evidence")
     assert "Hz" in evidence and "LUFS" in evidence and "phonemes/s" in evidence and "High" in evidence
+    page.click("#explain")
+    page.wait_for_function("document.querySelector('#explanation textarea').value.length > 0", timeout=60000)
     screenshot = tmp_path / "page.png"
     page.screenshot(path=str(screenshot), full_page=True)
     print(f"screenshot: {screenshot}")
