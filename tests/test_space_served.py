@@ -162,8 +162,8 @@ def test_bad_files_get_one_line_each_and_do_not_spoil_a_batch(client, space, spo
 
 
 def test_50_concurrent_requests_all_answered_once(space):
-    """Fifty clients at once, each with its own clip (a distinct length and pitch): every one gets exactly the
-    answer for its clip."""
+    """Fifty requests at once, each with its own clip (a distinct length and pitch): every one gets exactly the
+    answer for its clip. One client with a worker per request, so no request waits on the client side."""
     from gradio_client import Client, handle_file
 
     clips = {}
@@ -172,10 +172,12 @@ def test_50_concurrent_requests_all_answered_once(space):
         path = tone(space["clips"] / f"tone{index}.wav", seconds=seconds, freq=freq, seed=index)
         clips[index] = (path, seconds, freq)
 
+    client = Client(space["url"], verbose=False, max_workers=50)
+
     def ask(index):
         path, _, _ = clips[index]
         started = time.perf_counter()
-        result = Client(space["url"], verbose=False).predict(handle_file(str(path)), "", api_name="/analyze")
+        result = client.predict(handle_file(str(path)), "", api_name="/analyze")
         return index, result, time.perf_counter() - started
 
     with ThreadPoolExecutor(max_workers=50) as pool:
@@ -186,7 +188,7 @@ def test_50_concurrent_requests_all_answered_once(space):
         assert result["duration_s"] == pytest.approx(seconds, abs=0.01)
         assert result["evidence"]["pitch_hz"] == pytest.approx(freq, rel=0.02)
     latencies = sorted(latency for _, _, latency in answers)
-    p50, p95 = statistics.median(latencies), latencies[int(0.95 * len(latencies)) - 1]
+    p50, p95 = statistics.median(latencies), statistics.quantiles(latencies, n=20)[18]
     print(f"50 concurrent requests: p50 {p50:.2f} s, p95 {p95:.2f} s, max {latencies[-1]:.2f} s")
 
 

@@ -8,9 +8,13 @@ import os
 from pathlib import Path
 
 import numpy as np
+import torch
+from transformers import AutoModelForMultimodalLM, AutoProcessor
+from transformers.utils import cached_file
 
 from ..cot.acoustics import ATTRIBUTES, SAMPLING_RATE, AcousticMeter
 from ..cot.levels import AttributeStats, CorpusStats
+from ..predict import predict
 from ..processing.audio_input import AudioInputError, to_mono_16k
 
 # The level statistics a model ships: the `stats.json` that `build-cot` wrote for its training corpus, copied into
@@ -23,6 +27,7 @@ REFERENCE_STATS = CorpusStats({
     "loudness_lufs": AttributeStats(mean=-24.0, std=5.0, count=0),  # loudness-normalised speech targets -23/-24 LUFS
     "speaking_rate": AttributeStats(mean=12.0, std=3.0, count=0),  # conversational speech: 10-15 phonemes/s
 })
+REFERENCE_SOURCE = "reference values for adult speech (the model ships no statistics)"
 # The implicit answer is one short sentence; the label comes from the scores, the text is only reported.
 IMPLICIT_ANSWER_TOKENS = 32
 
@@ -41,23 +46,16 @@ def load_stats(model: str, stats: str | os.PathLike | None = None) -> tuple[Corp
     (a folder or a Hub repo, from the cache when offline), else `REFERENCE_STATS`."""
     if stats is not None:
         return CorpusStats.load(stats), str(stats)
-    from transformers.utils import cached_file
-
     shipped = cached_file(model, STATS_FILE, _raise_exceptions_for_missing_entries=False,
                           _raise_exceptions_for_connection_errors=False)
     if shipped is not None:
         return CorpusStats.load(shipped), f"{model}/{STATS_FILE}"
-    return REFERENCE_STATS, "reference values for adult speech (the model ships no statistics)"
+    return REFERENCE_STATS, REFERENCE_SOURCE
 
 
 def load_model(value: str, device: str | None = None):
     """(model, processor) from a folder or Hub id; on a GPU the language model runs in bfloat16 (the encoders stay
     float32)."""
-    import torch
-    from transformers import AutoModelForMultimodalLM, AutoProcessor
-
-    import c2ser_hf  # noqa: F401  (registers the C2SER classes with the Auto classes)
-
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
     processor = AutoProcessor.from_pretrained(value)
@@ -72,7 +70,8 @@ def _rounded(value, digits=2):
 class Analyzer:
     """The model, its processor, the acoustic meter and the level statistics, loaded once and shared by all requests."""
 
-    def __init__(self, model, processor, stats: CorpusStats = REFERENCE_STATS, stats_source: str = "", batch_size=8):
+    def __init__(self, model, processor, stats: CorpusStats = REFERENCE_STATS, stats_source: str = REFERENCE_SOURCE,
+                 batch_size: int = 8):
         self.model, self.processor, self.batch_size = model, processor, batch_size
         self.stats, self.stats_source = stats, stats_source
         self.meter = AcousticMeter()
@@ -101,8 +100,6 @@ class Analyzer:
     def _recognise(self, waveforms: list, mode: str, scores: bool = False, **generate_kwargs) -> list[dict]:
         """The one call into the package's inference path (decode → windows → processor → scores/generate →
         labels)."""
-        from ..predict import predict
-
         return predict(self.model, self.processor, waveforms, mode=mode, scores=scores, batch_size=self.batch_size,
                        **generate_kwargs)
 

@@ -5,6 +5,7 @@ of thought). Drawing the result happens in a second step outside the model's slo
 import gradio as gr
 
 from ..processing import EMOTIONS
+from ..processing.audio_input import to_mono_16k
 from .analysis import Analyzer
 from .figures import probability_table, timeline_figure, waveform_figure
 
@@ -44,8 +45,6 @@ def _evidence_table(result: dict) -> str:
 
 def render(result: dict | None, audio: str | None):
     """The page's view of one analysis: status, label, bar chart, evidence table, waveform, timeline."""
-    from ..processing.audio_input import to_mono_16k
-
     if not result or "error" in result:
         return (_status(result) if result else "", None, None, "", None, gr.Plot(value=None, visible=False))
     waveform = to_mono_16k(audio)
