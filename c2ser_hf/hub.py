@@ -68,8 +68,10 @@ def stage_space(space_dir: str | os.PathLike, out: str | os.PathLike, repo_id: s
     if not (root / "setup.cfg").is_file() or not (root / "constraints.txt").is_file():
         raise FileNotFoundError(f"{root}: the Space folder must sit in a c2ser-hf checkout "
                                 "(no setup.cfg or constraints.txt)")
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".*", "examples")
-    shutil.copytree(space_dir, out, ignore=ignore, dirs_exist_ok=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
+    # examples/ is written anew below: a local run may have left clips of an older script there.
+    shutil.copytree(space_dir, out, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*", "examples"),
+                    dirs_exist_ok=True)
     write_examples(out / "examples")
     shutil.copy2(root / "constraints.txt", out / "constraints.txt")
     for name in PACKAGE_SOURCES:
