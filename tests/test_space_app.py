@@ -91,7 +91,7 @@ def test_page_draws_waveform_pitch_bars_and_timeline(analyzer, tmp_path):
 
 
 def test_space_readme_header_matches_the_pins_and_documents_the_client():
-    from c2ser_hf.hub import SPACE_PLACEHOLDER
+    from c2ser_hf.demo.space import SPACE_PLACEHOLDER
     from c2ser_hf.model_card import space_client_snippet
 
     readme = (ROOT / "spaces" / "README.md").read_text(encoding="utf-8")

@@ -32,7 +32,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def space(tmp_path_factory):
     from c2ser_hf.cot import CorpusStats
-    from c2ser_hf.hub import stage_space
+    from c2ser_hf.demo.space import stage_space
     from c2ser_hf.new_model import write_random_c2ser
 
     root = tmp_path_factory.mktemp("space")

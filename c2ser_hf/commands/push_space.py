@@ -17,7 +17,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..hub import push_space
+    from ..demo.space import push_space
 
     url = push_space(args.repo_id, space_dir=args.space_dir, model=args.model, hardware=args.hardware,
                      private=args.private, token=args.token, endpoint=args.endpoint)
