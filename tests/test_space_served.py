@@ -162,14 +162,16 @@ def test_bad_files_get_one_line_each_and_do_not_spoil_a_batch(client, space, spo
 
 
 def test_50_concurrent_requests_all_answered_once(space):
-    """Fifty requests at once, each with its own clip (a distinct length and pitch): every one gets exactly the
-    answer for its clip. One client with a worker per request, so no request waits on the client side."""
+    """Fifty requests at once, each with its own clip (a distinct length and pitch; three sampling rates, mono and
+    stereo): every one gets exactly the answer for its clip. One client with a worker per request, so no request
+    waits on the client side."""
     from gradio_client import Client, handle_file
 
     clips = {}
     for index in range(50):
         seconds, freq = 1.0 + 0.04 * index, 110.0 + 3 * index
-        path = tone(space["clips"] / f"tone{index}.wav", seconds=seconds, freq=freq, seed=index)
+        path = tone(space["clips"] / f"tone{index}.wav", seconds=seconds, freq=freq, seed=index,
+                    rate=(16000, 22050, 44100)[index % 3], channels=1 + index % 2)
         clips[index] = (path, seconds, freq)
 
     client = Client(space["url"], verbose=False, max_workers=50)
