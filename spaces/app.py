@@ -22,7 +22,10 @@ try:
 except OSError as error:  # no espeak-ng, or a read-only folder
     print(f"no example clips: {error}", file=sys.stderr)
     examples = None
-analyzer = Analyzer.from_pretrained(MODEL, device=os.environ.get("C2SER_DEVICE"), stats=os.environ.get("C2SER_STATS"))
+try:
+    analyzer = Analyzer.from_pretrained(MODEL, os.environ.get("C2SER_DEVICE"), stats=os.environ.get("C2SER_STATS"))
+except ValueError as error:  # a model or statistics file that cannot be used: one line, not a traceback
+    sys.exit(f"C2SER Space: {error}")
 analyzer.warm_up()
 demo = build_demo(analyzer, MODEL, examples)
 

@@ -2,6 +2,8 @@
 requirements, the example clips and this package's source, uploaded in one commit. Run it from a checkout of
 c2ser-hf (the Space is its `spaces/` folder)."""
 
+from . import arguments
+
 HELP = "upload the Gradio demo (spaces/) as a Hugging Face Space"
 
 
@@ -11,9 +13,7 @@ def add_arguments(parser) -> None:
                                         "converted when the Space starts)")
     parser.add_argument("--space-dir", help="the Space folder (default: spaces/ of this checkout)")
     parser.add_argument("--hardware", help="Space hardware, e.g. l4x1 (default: the Hub's; the 7B model needs a GPU)")
-    parser.add_argument("--private", action="store_true", help="create the Space private")
-    parser.add_argument("--token", help="Hub token (default: the logged-in one)")
-    parser.add_argument("--endpoint", help="Hub endpoint (default: huggingface.co or HF_ENDPOINT)")
+    arguments.add_hub_upload(parser)
 
 
 def run(args) -> int:

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import AutoModelForMultimodalLM, AutoProcessor
 from transformers.utils import cached_file
 
 from ..cot.acoustics import ATTRIBUTES, SAMPLING_RATE, AcousticMeter
 from ..cot.levels import AttributeStats, CorpusStats
+from ..model_loading import load_c2ser
 from ..predict import predict
 from ..processing.audio_input import AudioInputError, to_mono_16k
 
@@ -32,15 +32,6 @@ REFERENCE_SOURCE = "reference values for adult speech (the model ships no statis
 IMPLICIT_ANSWER_TOKENS = 32
 
 
-def resolve_model(value: str) -> str:
-    """A folder or Hub id as given; "official" becomes the released checkpoint, converted once and cached."""
-    if value == "official":
-        from ..official import from_official
-
-        return str(from_official())
-    return value
-
-
 def load_stats(model: str, stats: str | os.PathLike | None = None) -> tuple[CorpusStats, str]:
     """(statistics, where they come from): the `stats` file when given, else the model's `acoustic_stats.json`
     (a folder or a Hub repo, from the cache when offline), else `REFERENCE_STATS`."""
@@ -51,16 +42,6 @@ def load_stats(model: str, stats: str | os.PathLike | None = None) -> tuple[Corp
     if shipped is not None:
         return CorpusStats.load(shipped), f"{model}/{STATS_FILE}"
     return REFERENCE_STATS, REFERENCE_SOURCE
-
-
-def load_model(value: str, device: str | None = None):
-    """(model, processor) from a folder or Hub id; on a GPU the language model runs in bfloat16 (the encoders stay
-    float32)."""
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
-    processor = AutoProcessor.from_pretrained(value)
-    model = AutoModelForMultimodalLM.from_pretrained(value, dtype=dtype).to(device).eval()
-    return model, processor
 
 
 def _rounded(value, digits=2):
@@ -78,9 +59,13 @@ class Analyzer:
 
     @classmethod
     def from_pretrained(cls, value: str, device: str | None = None, stats=None, batch_size: int = 8) -> "Analyzer":
-        value = resolve_model(value)
-        model, processor = load_model(value, device)
-        return cls(model, processor, *load_stats(value, stats), batch_size=batch_size)
+        """From a C2SER folder, Hub id or "official" (the released checkpoint, converted once and cached). On a GPU
+        the language model runs in bfloat16 (the encoders stay float32). Bad values raise one-line ValueErrors."""
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        dtype = "bfloat16" if device.startswith("cuda") else "float32"
+        model, processor = load_c2ser(value, dtype=dtype, device=device, command="the demo")
+        # the folder or Hub id the model came from ("official" resolved), where its statistics would be
+        return cls(model, processor, *load_stats(model.name_or_path, stats), batch_size=batch_size)
 
     def warm_up(self) -> None:
         """Run one short clip through every path, so the first visitor does not wait for lazy imports."""
