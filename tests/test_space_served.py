@@ -151,7 +151,7 @@ def test_bad_files_get_one_line_each_and_do_not_spoil_a_batch(client, space, spo
     (clips / "notes.txt").write_text("this is not audio")
     (clips / "empty.wav").write_bytes(b"")
     tone(clips / "blip.wav", seconds=0.01)
-    bad = {"notes.txt": "could not be decoded as audio", "empty.wav": "could not be decoded as audio",
+    bad = {"notes.txt": "could not be decoded as audio", "empty.wav": "is an empty file",
            "blip.wav": "fewer than the minimum"}
     jobs = {name: client.submit(handle_file(str(clips / name)), "", api_name="/analyze") for name in bad}
     good = client.submit(handle_file(str(spoken)), "", api_name="/analyze")
