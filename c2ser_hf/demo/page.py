@@ -15,6 +15,9 @@ MAX_BATCH = 8
 QUEUE_SIZE = 128
 # Drawing runs on CPU threads beside the model.
 DRAWING_CONCURRENCY = 4
+# The evidence table's rows: measurement → (name, unit).
+EVIDENCE_ROWS = {"pitch_hz": ("pitch", "Hz"), "loudness_lufs": ("loudness", "LUFS"),
+                 "speaking_rate": ("speaking rate", "phonemes/s")}
 
 INTRO = """# C²SER: speech emotion recognition you can check
 C²SER listens for **what** is said (Whisper) and **how** it is said (Emotion2Vec-S), then infers the emotion with a
@@ -33,10 +36,8 @@ def _status(result: dict) -> str:
 
 
 def _evidence_table(result: dict) -> str:
-    units = {"pitch_hz": ("pitch", "Hz"), "loudness_lufs": ("loudness", "LUFS"), "speaking_rate": ("speaking rate",
-                                                                                                    "phonemes/s")}
     rows = ["| evidence | value | level |", "|---|---|---|"]
-    for key, (name, unit) in units.items():
+    for key, (name, unit) in EVIDENCE_ROWS.items():
         value = result["evidence"][key]
         shown = f"{value:.1f} {unit}" if value is not None else f"— ({result['reasons'].get(key, 'not measured')})"
         rows.append(f"| {name} | {shown} | {result['levels'][key] or '—'} |")
@@ -47,12 +48,11 @@ def render(result: dict | None, audio: str | None):
     """The page's view of one analysis: status, label, bar chart, evidence table, waveform, timeline."""
     if not result or "error" in result:
         return (_status(result) if result else "", None, None, "", None, gr.Plot(value=None, visible=False))
-    waveform = to_mono_16k(audio)
-    timeline = gr.Plot(value=timeline_figure(result["segments"]), visible=True) if "segments" in result else \
-        gr.Plot(value=None, visible=False)
+    windowed = "segments" in result
+    timeline = gr.Plot(value=timeline_figure(result["segments"]) if windowed else None, visible=windowed)
     return (_status(result), {result["emotion"]: result["scores"][result["emotion"]]},
             probability_table(result["scores"]), _evidence_table(result),
-            waveform_figure(waveform, result["pitch_contour"]), timeline)
+            waveform_figure(to_mono_16k(audio), result["pitch_contour"]), timeline)
 
 
 def render_explanation(answer: dict | None):
