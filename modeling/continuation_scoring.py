@@ -1,111 +1,117 @@
 """Answer scoring for C2SER: the likelihood of given continuations after each item's prompt + speech, and the seven
 emotion probabilities built from them (docs/fidelity.md#emotion-scores).
 
-A mixin of `C2SERForConditionalGeneration`: it needs only the model's forward (`self(...)` with a cache) and its
-generation config's pad id, so scoring can change (speed, batching) without touching the architecture.
-"""
+A mixin of `C2SERForConditionalGeneration`: it needs only the model's forward (`self(...)` with a cache), its backbone
+(`base_model`) and its output embeddings, so scoring can change (speed, batching) without touching the architecture.
 
-import copy
+All candidates form one prefix tree: tokens they share (an answer template before the emotion word) are one node.
+After the prompt + speech have run once, every node of the tree that has children runs in ONE forward over that
+prefix cache, each node attending to the prefix and to its own ancestors only (a 4-D attention mask) at the position
+prefix length + depth, so each node sees exactly the sequence it would see alone. A node's next-token distribution
+scores its children; the prefix's last one scores the tree's first tokens. Leaves (the end-of-text that closes every
+candidate) are scored but never run. No cache is copied: the tree's keys and values are appended once and dropped.
+"""
 
 import torch
 
+# Logits are computed a slice of tree nodes at a time, at most this many (batch row, node, vocabulary) values per
+# slice (256 MB in fp32): with Qwen2's 152,064-token vocabulary, about 440 (row, node) pairs.
+LOGIT_VALUES_PER_SLICE = 2**26
 
-def _common_prefix(sequences: list[list[int]]) -> list[int]:
-    shortest = min(sequences, key=len)
-    for length, token in enumerate(shortest):
-        if any(sequence[length] != token for sequence in sequences):
-            return shortest[:length]
-    return list(shortest)
+
+class _PrefixTree:
+    """The continuations as a trie: per node its token, parent (-1 for a first token) and depth; per continuation the
+    nodes along its path."""
+
+    def __init__(self, continuations: list[list[int]]):
+        self.tokens, self.parents, self.depths, self.paths = [], [], [], []
+        node_of = {}
+        for continuation in continuations:
+            parent, path = -1, []
+            for depth, token in enumerate(continuation):
+                key = (parent, token)
+                if key not in node_of:
+                    node_of[key] = len(self.tokens)
+                    self.tokens.append(token)
+                    self.parents.append(parent)
+                    self.depths.append(depth)
+                parent = node_of[key]
+                path.append(parent)
+            self.paths.append(path)
+        # every ancestor of a node has a child, so the inner nodes are closed under "ancestor of"
+        self.inner = sorted({parent for parent in self.parents if parent >= 0})
+
+    def ancestry(self, device) -> torch.Tensor:
+        """(inner, inner) bool: row i is True at inner node i itself and at each of its ancestors."""
+        row = {node: i for i, node in enumerate(self.inner)}
+        seen = torch.zeros(len(self.inner), len(self.inner), dtype=torch.bool)
+        for i, node in enumerate(self.inner):
+            while node >= 0:
+                seen[i, row[node]] = True
+                node = self.parents[node]
+        return seen.to(device)
 
 
 class ContinuationScoringMixin:
     @torch.no_grad()
-    def score_continuations(self, continuations: list[list[int]], chunk_size: int = 8, **inputs) -> torch.Tensor:
+    def score_continuations(self, continuations: list[list[int]], **inputs) -> torch.Tensor:
         """Log-likelihood (batch, len(continuations)) of each token sequence following each item's prompt + speech.
 
-        The prompt and speech run once. Continuations that share a leading run of tokens (an answer template before
-        the emotion word) share one pass over it; the rest extend copies of the cache, `chunk_size` at a time (the
-        vocabulary-wide log-softmax per position bounds memory).
+        The prompt and speech run once, then all continuations together as one prefix tree (see the module's
+        docstring): the cost is one forward over the tree's distinct tokens, whatever the number of continuations.
         """
         if not continuations or any(len(c) == 0 for c in continuations):
             raise ValueError("continuations must be a non-empty list of non-empty token id lists")
+        tree = _PrefixTree(continuations)
         prefix = self(**inputs, use_cache=True, logits_to_keep=1)
         mask = inputs["attention_mask"]
-        state = (prefix.cache, mask, mask.long().sum(-1), prefix.logits[:, -1].float().log_softmax(-1))
-        return self._score_from(state, continuations, chunk_size)
-
-    def _extend(self, state, tokens: list[int]):
-        """Run `tokens` after every item of `state` (cache, mask, next position, next-token log-probs); returns the
-        summed log-probability of the tokens and the state after them."""
-        cache, mask, next_position, next_logprobs = state
         batch, device = mask.shape[0], mask.device
-        ids = torch.tensor(tokens, device=device).repeat(batch, 1)
-        mask = torch.cat([mask, torch.ones_like(ids)], dim=1)
-        logprobs = self(
-            input_ids=ids,
-            attention_mask=mask,
-            position_ids=next_position[:, None] + torch.arange(len(tokens), device=device),
-            cache=copy.deepcopy(cache),
-        )
-        total = next_logprobs[:, tokens[0]]
-        step = logprobs.logits.float().log_softmax(-1)
-        total = total + step[:, :-1].gather(-1, ids[:, 1:, None])[..., 0].sum(-1)
-        return total, (logprobs.cache, mask, next_position + len(tokens), step[:, -1])
+        tokens = torch.tensor(tree.tokens, device=device)
+        parents = torch.tensor(tree.parents, device=device)
+        node_logprobs = torch.zeros(batch, len(tree.tokens) + 1, device=device)  # the last column pads the paths
+        first = (parents < 0).nonzero().flatten()
+        node_logprobs[:, first] = prefix.logits[:, -1].float().log_softmax(-1)[:, tokens[first]]
+        if tree.inner:
+            self._score_tree_nodes(tree, prefix.cache, mask, tokens, parents, node_logprobs)
+        width = max(map(len, tree.paths))
+        paths = torch.tensor([path + [len(tree.tokens)] * (width - len(path)) for path in tree.paths], device=device)
+        return node_logprobs[:, paths].sum(-1)
 
-    def _score_from(self, state, continuations: list[list[int]], chunk_size: int) -> torch.Tensor:
-        cache, mask, next_position, next_logprobs = state
+    def _score_tree_nodes(self, tree, cache, mask, tokens, parents, node_logprobs) -> None:
+        """Run the tree's inner nodes after each item's prefix (in `cache`) and write the log-probability of every
+        node that has a parent into `node_logprobs`."""
         batch, device = mask.shape[0], mask.device
-        scores = torch.empty(batch, len(continuations), device=device)
-        groups = {}
-        for index, tokens in enumerate(continuations):
-            groups.setdefault(tokens[0], []).append(index)
-        separate = []
-        for members in groups.values():
-            if len(members) < 2:
-                separate += members
-                continue
-            shared = _common_prefix([continuations[i] for i in members])
-            shared_score, after = self._extend(state, shared)
-            rests = {i: continuations[i][len(shared) :] for i in members}
-            ended = [i for i, rest in rests.items() if not rest]
-            scores[:, ended] = shared_score[:, None]
-            going = [i for i, rest in rests.items() if rest]
-            if going:
-                scores[:, going] = shared_score[:, None] + self._score_from(after, [rests[i] for i in going], chunk_size)
-
-        pad = self.generation_config.pad_token_id or 0
-        for start in range(0, len(separate), chunk_size):
-            members = separate[start : start + chunk_size]
-            count, width = len(members), max(len(continuations[i]) for i in members)
-            ids = torch.full((count, width), pad, dtype=torch.long, device=device)
-            real = torch.zeros(count, width, dtype=torch.long, device=device)
-            for row, i in enumerate(members):
-                ids[row, : len(continuations[i])] = torch.tensor(continuations[i], device=device)
-                real[row, : len(continuations[i])] = 1
-            chunk_cache = copy.deepcopy(cache)
-            chunk_cache.reorder_cache(torch.arange(batch, device=device).repeat_interleave(count))
-            logits = self(
-                input_ids=ids.repeat(batch, 1),
-                attention_mask=torch.cat([mask.repeat_interleave(count, 0), real.repeat(batch, 1)], dim=1),
-                position_ids=next_position.repeat_interleave(count)[:, None] + torch.arange(width, device=device),
-                cache=chunk_cache,
-            ).logits.float()
-            # token j > 0 is predicted at continuation position j - 1; token 0 by the state's next-token log-probs
-            later = logits[:, :-1].log_softmax(-1).gather(-1, ids.repeat(batch, 1)[:, 1:, None])[..., 0]
-            later = (later * real.repeat(batch, 1)[:, 1:]).sum(-1).view(batch, count)
-            scores[:, members] = next_logprobs.gather(1, ids[:, 0].repeat(batch, 1)) + later
-        return scores
+        inner = torch.tensor(tree.inner, device=device)
+        dtype = self.get_input_embeddings().weight.dtype
+        sees = torch.cat(
+            [mask.bool()[:, None, :].expand(-1, len(tree.inner), -1), tree.ancestry(device).expand(batch, -1, -1)],
+            dim=-1,
+        )[:, None]
+        bias = torch.zeros(sees.shape, dtype=dtype, device=device).masked_fill(~sees, torch.finfo(dtype).min)
+        positions = mask.long().sum(-1)[:, None] + torch.tensor(tree.depths, device=device)[inner]
+        hidden = self.base_model(
+            input_ids=tokens[inner].expand(batch, -1), attention_mask=bias, position_ids=positions, cache=cache,
+            use_cache=True,
+        ).last_hidden_state
+        row_of = torch.full((len(tree.tokens),), -1, dtype=torch.long, device=device)
+        row_of[inner] = torch.arange(len(tree.inner), device=device)
+        children = (parents >= 0).nonzero().flatten()
+        rows, wanted = row_of[parents[children]], tokens[children]
+        head = self.get_output_embeddings()
+        step = max(1, LOGIT_VALUES_PER_SLICE // (batch * head.weight.shape[0]))
+        for start in range(0, len(tree.inner), step):
+            logprobs = head(hidden[:, start : start + step]).float().log_softmax(-1)
+            here = (rows >= start) & (rows < start + step)
+            node_logprobs[:, children[here]] = logprobs[:, rows[here] - start, wanted[here]]
 
     @torch.no_grad()
-    def emotion_probabilities(
-        self, candidate_emotions: list[int], candidates: list[list[int]], chunk_size: int = 8, **inputs
-    ) -> torch.Tensor:
+    def emotion_probabilities(self, candidate_emotions: list[int], candidates: list[list[int]], **inputs) -> torch.Tensor:
         """(batch, emotions) probabilities: per emotion, the log-sum-exp of its candidate answers' likelihoods
-        (every wording, both languages), then a softmax over emotions. The processor's `emotion_candidates()`
-        gives both lists; columns follow its emotion order."""
+        (every wording, both languages unless the candidates were restricted to one), then a softmax over emotions.
+        The processor's `emotion_candidates()` gives both lists; columns follow its emotion order."""
         if len(candidate_emotions) != len(candidates):
             raise ValueError(f"{len(candidate_emotions)} emotion indices for {len(candidates)} candidates")
-        scores = self.score_continuations(candidates, chunk_size=chunk_size, **inputs)
+        scores = self.score_continuations(candidates, **inputs)
         owner = torch.tensor(candidate_emotions, device=scores.device)
         per_emotion = torch.stack(
             [scores[:, owner == emotion].logsumexp(-1) for emotion in range(int(owner.max()) + 1)], dim=-1

@@ -8,7 +8,7 @@ from transformers import BatchFeature, ProcessorMixin, WhisperFeatureExtractor
 
 from .audio_input import AudioInputError, to_mono_16k_batch
 from .emotion_parsing import EMOTIONS, parse_emotion
-from .emotion_scoring import answer_candidates
+from .emotion_scoring import ANSWER_LANGUAGES, answer_candidates
 from .feature_extraction_emotion2vec_s import Emotion2VecSFeatureExtractor
 from .speech_lengths import speech_block_lengths
 
@@ -52,6 +52,9 @@ class C2SERProcessor(ProcessorMixin):
         normalize_waveform (`bool`): layer-normalise each waveform over its real samples in `input_values`. Off for
             C2SER, whose Emotion2Vec-S gets the raw waveform (docs/fidelity.md#acoustic-tokens).
         max_mel_frames (`int`): longest accepted audio in mel frames; 3000 (30 s) fills Whisper's position table.
+        answer_language (`str`, *optional*): "en" or "zh" when every answer is known to be in that language (the
+            model answers in the language of the audio): emotion scores then weigh that language's answers only, at
+            about half the cost. None (the default) weighs both languages (docs/fidelity.md#emotion-scores).
     """
 
     def __init__(
@@ -63,6 +66,7 @@ class C2SERProcessor(ProcessorMixin):
         downsample_rate=4,
         normalize_waveform=False,
         max_mel_frames=3000,
+        answer_language=None,
         **kwargs,
     ):
         if feature_extractor is None:  # the released front end (docs/fidelity.md#front-end)
@@ -85,6 +89,8 @@ class C2SERProcessor(ProcessorMixin):
         ):
             if isinstance(value, bool) or not isinstance(value, int) or value < least:
                 raise ValueError(f"{name} must be an int >= {least}, got {value!r}")
+        if answer_language not in ANSWER_LANGUAGES:
+            raise ValueError(f"answer_language must be one of {ANSWER_LANGUAGES}, got {answer_language!r}")
         if not isinstance(speech_token, str) or not speech_token:
             raise ValueError(f"speech_token must be a non-empty str, got {speech_token!r}")
 
@@ -108,6 +114,8 @@ class C2SERProcessor(ProcessorMixin):
         self.downsample_rate = downsample_rate
         self.normalize_waveform = normalize_waveform
         self.max_mel_frames = max_mel_frames
+        self.answer_language = answer_language
+        self._emotion_candidates = {}
         super().__init__(feature_extractor, tokenizer, **kwargs)
 
     def __call__(self, audio, mode="implicit", text=None, sampling_rate=None, targets=None, return_tensors="pt"):
@@ -174,13 +182,15 @@ class C2SERProcessor(ProcessorMixin):
             results.append({"text": answer, "emotion": parse_emotion(answer)})
         return results
 
-    def emotion_candidates(self) -> tuple[list[int], list[list[int]]]:
+    def emotion_candidates(self, language=None) -> tuple[list[int], list[list[int]]]:
         """(emotion index in `EMOTIONS` per candidate, candidate token ids) for
         `C2SERForConditionalGeneration.emotion_probabilities`: the implicit answers for every wording of every
-        emotion, in both languages. Use with `mode="implicit"` inputs."""
-        if getattr(self, "_emotion_candidates", None) is None:
-            self._emotion_candidates = answer_candidates(self.tokenizer, self.eos_token_id)
-        return self._emotion_candidates
+        emotion, in `language` ("en", "zh"; default `answer_language`, and both languages when that is None too).
+        Use with `mode="implicit"` inputs."""
+        language = language or self.answer_language
+        if language not in self._emotion_candidates:
+            self._emotion_candidates[language] = answer_candidates(self.tokenizer, self.eos_token_id, language=language)
+        return self._emotion_candidates[language]
 
     @staticmethod
     def label_scores(probabilities) -> list[dict[str, float]]:

@@ -232,7 +232,7 @@ def test_scored_continuations_equal_full_forward_likelihoods(tester, model):
     # shared leading runs (nested, and one continuation that is exactly a shared run) and separate ones
     continuations = [[10, 11, 12, eos], [10, 11, 13, eos], [10, 11], [10, 14, eos], [20, eos],
                      [30, 31, 32, 33, 34, eos], [40], [41, 42]]
-    scores = model.score_continuations(continuations, chunk_size=2, **inputs)
+    scores = model.score_continuations(continuations, **inputs)
     assert scores.shape == (2, 8)
     worst = 0.0
     for i, item in enumerate(tester.one_by_one(samples, seed=6)):
