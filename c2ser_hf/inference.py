@@ -2,15 +2,18 @@
 
 `predict`, the `speech-emotion-recognition` pipeline, evaluation and the Space call `run_inference`, so a fix lands in
 all of them. Audio longer than the model's 30 s is split into equal windows (docs/fidelity.md#windows); windows of
-all inputs are batched together, longest first, so that each batch pads little.
+all inputs are batched together, longest first, with the padding budget of the model's device (`batch_sizes.py`).
 """
 
 import os
 
 import torch
 
+from .batch_sizes import c2ser_batch_size, padding_budget
+from .extract_features import plan_batches
 from .processing import EMOTIONS
 from .processing.audio_input import AudioInputError, split_windows, to_mono_16k
+from .processing.emotion_scoring import ANSWER_LANGUAGES
 
 SAMPLE_RATE = 16000
 
@@ -27,9 +30,10 @@ def run_inference(
     *,
     mode: str | None = "implicit",
     scores: bool = False,
-    batch_size: int = 8,
+    batch_size: int | str = 8,
     sampling_rate: int | None = None,
     names: list[str] | None = None,
+    answer_language: str | list | None = None,
     **generate_kwargs,
 ) -> list[dict]:
     """Run C2SER on each input, window by window.
@@ -41,9 +45,13 @@ def run_inference(
             your own; `None` generates nothing.
         scores: also give each window the seven emotion probabilities, from the likelihood of the implicit answers
             (`emotion_probabilities`).
-        batch_size: windows per model call.
+        batch_size: windows per model call, or `"auto"`: 8 on a CPU, on a GPU as many as its free memory holds
+            (`c2ser_hf/batch_sizes.py`). A batch that runs out of device memory is split in halves and retried.
         sampling_rate: rate of waveform inputs; `None` means 16 kHz. Files are decoded at their own rate.
         names: how results and errors name the inputs (default: a file's path, `audio[i]` for a waveform).
+        answer_language: `"en"` or `"zh"` when the answers are known to be in that language (they follow the
+            audio's): scores then weigh that language's answers only, at about half the cost; a list gives one per
+            input (None: both). Default: the processor's `answer_language` (docs/fidelity.md#emotion-scores).
         generate_kwargs: passed to `model.generate` (e.g. `max_new_tokens`, `num_beams`).
 
     Returns:
@@ -54,11 +62,12 @@ def run_inference(
     """
     if mode is None and not scores:
         raise ValueError("nothing to do: give a mode to generate with, or scores=True")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    if batch_size != "auto" and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
+        raise ValueError(f"batch_size must be a positive int or 'auto', got {batch_size!r}")
     names = names or [_name(item, index) for index, item in enumerate(audio)]
     if len(names) != len(audio):
         raise ValueError(f"names: {len(names)} names for {len(audio)} inputs")
+    languages = _languages(answer_language, len(audio))
     results, windows = [], []
     for index, (item, name) in enumerate(zip(audio, names)):
         try:
@@ -69,27 +78,67 @@ def run_inference(
         results.append({"file": name, "windows": []})
         for start, end in split_windows(waveform, processor.max_samples):
             windows.append((index, start, end, waveform[start:end]))
+    if batch_size == "auto":
+        longest = max((len(w[3]) for w in windows), default=processor.max_samples)
+        batch_size = c2ser_batch_size(model, processor, longest, generate_kwargs if mode is not None else None, scores)
 
-    order = sorted(range(len(windows)), key=lambda k: -len(windows[k][3]))
-    candidates = processor.emotion_candidates() if scores else None
-    for first in range(0, len(order), batch_size):
-        batch = [windows[k] for k in order[first : first + batch_size]]
-        waves = [w[3] for w in batch]
-        found = [{"start": start / SAMPLE_RATE, "end": end / SAMPLE_RATE} for _, start, end, _ in batch]
-        if mode is not None:
-            inputs = processor(waves, mode=mode).to(model.device)
-            for window, answer in zip(found, processor.post_process(model.generate(**inputs, **generate_kwargs))):
-                window.update(answer)
-        if scores:
-            implicit = inputs if mode == "implicit" else processor(waves, mode="implicit").to(model.device)
-            probabilities = processor.label_scores(model.emotion_probabilities(*candidates, **implicit).float().cpu())
-            for window, item_scores in zip(found, probabilities):
-                window.update(scores=item_scores, emotion=max(item_scores, key=item_scores.get))
+    pending = _plan(windows, languages if scores else None, batch_size, padding_budget(model.device))
+    while pending:
+        indices = pending.pop(0)
+        batch = [windows[k] for k in indices]
+        try:
+            found = _run_batch(model, processor, batch, mode, scores, languages[batch[0][0]], generate_kwargs)
+        except torch.OutOfMemoryError:
+            if len(batch) == 1:
+                raise
+            # out of device memory: this batch in halves, and no later batch bigger than a half
+            half = len(batch) // 2
+            pending = [plan[i : i + half] for plan in [indices, *pending] for i in range(0, len(plan), half)]
+            torch.cuda.empty_cache()
+            continue
         for (index, *_), window in zip(batch, found):
             results[index]["windows"].append(window)
     for result in results:
         result.get("windows", []).sort(key=lambda window: window["start"])
     return results
+
+
+def _languages(answer_language, count: int) -> list:
+    languages = answer_language if isinstance(answer_language, (list, tuple)) else [answer_language] * count
+    if len(languages) != count:
+        raise ValueError(f"answer_language: {len(languages)} languages for {count} inputs")
+    for language in languages:
+        if language not in ANSWER_LANGUAGES:
+            raise ValueError(f"answer_language: {language!r} is not one of {ANSWER_LANGUAGES}")
+    return list(languages)
+
+
+def _plan(windows: list, languages: list | None, batch_size: int, max_padding: float) -> list[list[int]]:
+    """Window indices in batches of similar length (and, when scoring, one answer language per batch)."""
+    groups = {}
+    for k, (index, *_) in enumerate(windows):
+        groups.setdefault(languages[index] if languages else None, []).append(k)
+    plan = []
+    for members in groups.values():
+        lengths = [len(windows[k][3]) for k in members]
+        plan += [[members[i] for i in batch] for batch in plan_batches(lengths, batch_size, max_padding)]
+    return plan
+
+
+def _run_batch(model, processor, batch: list, mode, scores: bool, language, generate_kwargs: dict) -> list[dict]:
+    waves = [w[3] for w in batch]
+    found = [{"start": start / SAMPLE_RATE, "end": end / SAMPLE_RATE} for _, start, end, _ in batch]
+    if mode is not None:
+        inputs = processor(waves, mode=mode).to(model.device)
+        for window, answer in zip(found, processor.post_process(model.generate(**inputs, **generate_kwargs))):
+            window.update(answer)
+    if scores:
+        implicit = inputs if mode == "implicit" else processor(waves, mode="implicit").to(model.device)
+        candidates = processor.emotion_candidates(language)
+        probabilities = processor.label_scores(model.emotion_probabilities(*candidates, **implicit).float().cpu())
+        for window, item_scores in zip(found, probabilities):
+            window.update(scores=item_scores, emotion=max(item_scores, key=item_scores.get))
+    return found
 
 
 def mean_scores(windows: list[dict]) -> dict[str, float]:

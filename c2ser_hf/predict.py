@@ -1,6 +1,6 @@
 """Emotion predictions for many audio inputs: one summary per input of what `run_inference` found per window.
 
-One result dict per input, in input order: `file`, `emotion`, `text`, `scores` (when asked) and `segments` (audio
+One result dict per input, in input order: `file`, `emotion`, `text` (when generating), `scores` (when asked) and `segments` (audio
 longer than the model's 30 s limit, split into equal windows), or `file` and `error` for an input that cannot be used.
 """
 
@@ -25,14 +25,17 @@ def predict(
     mean of the window scores (or the most frequent window emotion without scores)."""
     results = run_inference(model, processor, audio, mode=mode, scores=scores, batch_size=batch_size,
                             sampling_rate=sampling_rate, **generate_kwargs)
-    return [_summarise(result) for result in results]
+    return [summarise(result) for result in results]
 
 
-def _summarise(result: dict) -> dict:
+def summarise(result: dict) -> dict:
+    """One input's summary (the module's docstring) from its `run_inference` result."""
     if "error" in result:
         return result
     windows = result["windows"]
-    summary = {"file": result["file"], "text": " ".join(w["text"] for w in windows)}
+    summary = {"file": result["file"]}
+    if "text" in windows[0]:
+        summary["text"] = " ".join(w["text"] for w in windows)
     if "scores" in windows[0]:
         mean = mean_scores(windows)
         summary["emotion"], summary["scores"] = max(mean, key=mean.get), mean

@@ -52,6 +52,11 @@ class _PrefixTree:
         return seen.to(device)
 
 
+def tree_size(continuations: list[list[int]]) -> int:
+    """Tokens that scoring `continuations` runs per item after the prompt + speech: the prefix tree's inner nodes."""
+    return len(_PrefixTree(continuations).inner)
+
+
 class ContinuationScoringMixin:
     @torch.no_grad()
     def score_continuations(self, continuations: list[list[int]], **inputs) -> torch.Tensor:
@@ -119,4 +124,4 @@ class ContinuationScoringMixin:
         return per_emotion.softmax(-1)
 
 
-__all__ = ["ContinuationScoringMixin"]
+__all__ = ["ContinuationScoringMixin", "tree_size"]

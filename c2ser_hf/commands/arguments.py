@@ -25,6 +25,28 @@ positive_float = _number(float, 0.0, False, "a positive number")
 non_negative_float = _number(float, 0.0, True, "a non-negative number")
 
 
+def batch_size(text: str):
+    """A positive integer, or "auto" (sized by the device's free memory: `c2ser_hf/batch_sizes.py`)."""
+    if text == "auto":
+        return text
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a positive integer nor 'auto'") from None
+
+
+def add_batch_size(parser, what: str) -> None:
+    parser.add_argument("--batch-size", type=batch_size, default=8,
+                        help=f"{what} per batch, or 'auto': 8 on a CPU, on a GPU as many as its free memory holds")
+
+
+def add_answer_language(parser, dataset: bool = False) -> None:
+    parser.add_argument("--answer-language", choices=("en", "zh", "dataset") if dataset else ("en", "zh"),
+                        help="weigh only this language's answers in the emotion scores (the model answers in the "
+                             "audio's language): about half the cost of both" + (
+                                 "; 'dataset': each clip's language column" if dataset else ""))
+
+
 def add_model(parser, help_text: str) -> None:
     parser.add_argument("--model", required=True, help=help_text)
     parser.add_argument("--cache-dir", help="Hugging Face cache folder (default: the standard one)")

@@ -42,8 +42,8 @@ def add_arguments(parser) -> None:
                              "id, or an OpenAI-compatible base URL); its agreement with the parser is reported")
     parser.add_argument("--judge-model", default="default", help="model name sent to a --judge URL")
     parser.add_argument("--api-key", help="key for a --judge URL")
-    parser.add_argument("--batch-size", type=arguments.positive_int, default=8,
-                        help="clips per batch, grouped by length")
+    arguments.add_batch_size(parser, "clips, grouped by length,")
+    arguments.add_answer_language(parser, dataset=True)
     parser.add_argument("--device", default="cpu", help="cpu, cuda (one GPU per process under torchrun), cuda:N")
     parser.add_argument("--dtype", choices=arguments.DTYPES, default="float32",
                         help="dtype of the language model (encoders stay float32)")
@@ -71,7 +71,7 @@ def run(args) -> int:
             decoding=args.decoding, max_new_tokens=args.max_new_tokens, label_column=args.label_column,
             label_map=args.label_map, judge=args.judge, judge_model=args.judge_model, api_key=args.api_key,
             batch_size=args.batch_size, device=args.device, dtype=args.dtype, cache_dir=args.cache_dir,
-            overwrite=args.overwrite,
+            overwrite=args.overwrite, answer_language=args.answer_language,
         )
     if int(os.environ.get("RANK", "0")) != 0:  # one summary for a data-parallel run
         return 0

@@ -10,22 +10,25 @@ the batches to its own file, rank 0 merges and scores) gives what one process gi
 
 import json
 import os
-import shutil
-import sys
 import time
 from importlib import metadata
 from pathlib import Path
 
-from ..option_error import option_error
+from ..atomic_files import write_atomic, write_json
+from ..batch_sizes import padding_budget
+from ..corpus import sharded
+from ..corpus.dataset_input import language_of, run_decoded
+from ..corpus.predictions_file import read_predictions
+from ..corpus.ranks import Ranks
 from ..processing import EMOTIONS
 from .data import load_eval_set, short_name
 from .judge import Judge
 from .models import check_model, load_runner, model_revision, read_label_map, runner_for
-from .predictions_file import append_predictions, read_predictions
-from .ranks import Ranks
-from .reports import eval_results, markdown_table, plot_confusion, write_json, write_atomic
+from .reports import eval_results, markdown_table, plot_confusion
 
-PREDICTIONS, RUN_FILE, CONFUSION = "predictions.jsonl", "run.json", "confusion.png"
+RUN_FILE, CONFUSION = sharded.RUN_FILE, "confusion.png"
+# answer languages of the scores: both (None), one, or each clip's own (its dataset's `language` column)
+ANSWER_LANGUAGES = (None, "en", "zh", "dataset")
 PACKAGES = ("c2ser-hf", "torch", "torchaudio", "transformers", "tokenizers", "datasets", "evaluate", "numpy")
 
 
@@ -44,12 +47,13 @@ def evaluate_model(
     judge: str | None = None,
     judge_model: str = "default",
     api_key: str | None = None,
-    batch_size: int = 8,
+    batch_size: int | str = 8,
     device: str = "cpu",
     dtype="float32",
     cache_dir=None,
     overwrite: bool = False,
     progress: bool = True,
+    answer_language: str | None = None,
 ) -> dict:
     """Score each model (folder, Hub id or "official", or a loaded (model, processor or feature extractor) pair; a
     C2SER model or an audio classifier) on `split` of each dataset (a `prepare-data` folder, a Hub id with its
@@ -60,12 +64,16 @@ def evaluate_model(
     `decoding`, then parse the answer; `judge`, a model or an OpenAI-compatible URL, reads the answers instead as
     the paper did, and its agreement with the parser is reported). `label_map`: a dict or JSON file {label: emotion
     or null} for dataset and classifier labels the built-in wordings do not cover. `overwrite` discards earlier
-    predictions in `out` instead of resuming them. Returns what `out/results.json` holds.
+    predictions in `out` instead of resuming them. `batch_size`: clips per batch, or "auto" (by the device's free
+    memory, `c2ser_hf/batch_sizes.py`). `answer_language` ("en", "zh", or "dataset": each clip's `language` column)
+    restricts C2SER's emotion scores to that language's answers. Returns what `out/results.json` holds.
     """
     ranks = Ranks()
     out, started = Path(out), time.monotonic()
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    if batch_size != "auto" and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
+        raise ValueError(f"batch_size must be a positive int or 'auto', got {batch_size!r}")
+    if answer_language not in ANSWER_LANGUAGES:
+        raise ValueError(f"answer_language must be one of {ANSWER_LANGUAGES}, got {answer_language!r}")
     label_map = label_map if isinstance(label_map, dict) else read_label_map(label_map)
     models = [model if _is_loaded(model) else os.fspath(model) for model in _as_list(models)]
     checked = [None if _is_loaded(model) else check_model(model, cache_dir) for model in models]  # before any loading
@@ -89,14 +97,16 @@ def evaluate_model(
         for evalset in sets:
             run = {**model, "model_name": folder_name, "setting": _setting(runner, decoding, reader),
                    "dataset": evalset.source, "name": evalset.name, "config": evalset.config, "split": evalset.split,
-                   "label_column": label_column, "label_map": label_map, "judge": reader.identity if reader else None}
+                   "label_column": label_column, "label_map": label_map, "judge": reader.identity if reader else None,
+                   "answer_language": answer_language}
             folder = out / folder_name / _dataset_folder(evalset)
-            entries.append(_evaluate_one(runner, evalset, folder, run, reader, ranks, batch_size, overwrite, progress))
+            entries.append(_evaluate_one(runner, evalset, folder, run, reader, ranks, batch_size, overwrite, progress,
+                                         answer_language))
     results = None
     if ranks.rank == 0:
         settings = {"mode": mode, "decoding": decoding, "max_new_tokens": max_new_tokens, "batch_size": batch_size,
                     "split": split, "label_column": label_column, "judge": reader.identity if reader else None,
-                    "processes": ranks.world, "device": device}
+                    "processes": ranks.world, "device": device, "answer_language": answer_language}
         results = _write_results(out, entries, described, settings, time.monotonic() - started)
     ranks.barrier()
     ranks.close()
@@ -133,34 +143,20 @@ def score_predictions(files, out="evaluation", *, judge: str | None = None, judg
     return _write_results(Path(out), entries, [{"model": m} for m in models], settings, time.monotonic() - started)
 
 
-def _evaluate_one(runner, evalset, folder: Path, run: dict, reader, ranks: Ranks, batch_size: int, overwrite: bool,
-                  progress: bool) -> dict | None:
-    from tqdm.auto import tqdm
-
-    if ranks.rank == 0:
-        _prepare_folder(folder, run, overwrite)
-    ranks.barrier()
-    done = {record["id"] for record in _all_records(folder)}
-    ranks.barrier()  # every rank knows what is done before any rank appends
-    plan = evalset.batches(batch_size)
-    mine = [batch for k, batch in enumerate(plan)
-            if k % ranks.world == ranks.rank and any(evalset.ids[i] not in done for i in batch)]
-    target = folder / (PREDICTIONS if ranks.world == 1 else f"{PREDICTIONS}.rank{ranks.rank}")
+def _evaluate_one(runner, evalset, folder: Path, run: dict, reader, ranks: Ranks, batch_size, overwrite: bool,
+                  progress: bool, answer_language: str | None) -> dict | None:
+    done = sharded.start(folder, run, overwrite, ranks)
+    if batch_size == "auto":
+        batch_size = ranks.smallest(runner.auto_batch_size(max(evalset.durations, default=0.0)))
+    mine = sharded.my_batches(evalset.batches(batch_size, padding_budget(runner.model.device)), evalset.ids, done,
+                              ranks)
     started = time.monotonic()
-    with tqdm(total=sum(evalset.ids[i] not in done for batch in mine for i in batch), unit="clip",
-              desc=f"{run['model_name']} · {evalset.name}", disable=not progress or ranks.rank != 0) as bar:
-        for batch in mine:
-            # a batch cut short by a kill runs whole again (same batch, same numbers); only its new clips are kept
-            records = [r for r in _score_batch(runner, evalset, batch, reader) if r["id"] not in done]
-            for record in records:
-                if "error" in record:
-                    bar.write(f"{evalset.name}: {record['error']}", file=sys.stderr)
-            append_predictions(target, records)
-            bar.update(len(records))
-    ranks.barrier()
-    if ranks.rank != 0:
+    sharded.run_share(folder, mine, lambda batch: _score_batch(runner, evalset, batch, reader, answer_language), done,
+                      ranks, total=sum(evalset.ids[i] not in done for batch in mine for i in batch),
+                      desc=f"{run['model_name']} · {evalset.name}", progress=progress, name=evalset.name)
+    records = sharded.finish(folder, ranks)
+    if records is None:
         return None
-    records = _merge_shards(folder)
     entry = _entry(run, records, wall=time.monotonic() - started, scored_now=len(records) - len(done))
     entry["excluded"] = dict(evalset.excluded)
     if "error" not in entry:
@@ -168,60 +164,13 @@ def _evaluate_one(runner, evalset, folder: Path, run: dict, reader, ranks: Ranks
     return entry
 
 
-def _prepare_folder(folder: Path, run: dict, overwrite: bool) -> None:
-    """Start the folder, or check that the predictions in it come from this same run; cut torn last lines."""
-    run = json.loads(json.dumps(run))
-    if overwrite and folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / RUN_FILE
-    if path.is_file():
-        before = json.loads(path.read_text(encoding="utf-8"))
-        differs = sorted(key for key in set(run) | set(before) if run.get(key) != before.get(key))
-        if differs:
-            raise option_error(ValueError, f"{folder}: holds predictions of another run (it differs in "
-                               f"{', '.join(differs)}); use another output folder, or {{option}} to discard them",
-                               "overwrite=True", "--overwrite")
-    else:
-        write_json(path, run)
-    for file in _prediction_files(folder):
-        read_predictions(file, repair=True)
+def _score_batch(runner, evalset, batch: list[int], reader, answer_language: str | None) -> list[dict]:
+    def run(waveforms, rate, clips):
+        languages = [language_of(clip.language) for clip in clips] if answer_language == "dataset" else None
+        return runner(waveforms, rate, languages or answer_language)
 
-
-def _prediction_files(folder: Path) -> list[Path]:
-    return [folder / PREDICTIONS] + sorted(folder.glob(f"{PREDICTIONS}.rank*"))
-
-
-def _all_records(folder: Path) -> list[dict]:
-    return [record for file in _prediction_files(folder) for record in read_predictions(file)]
-
-
-def _merge_shards(folder: Path) -> list[dict]:
-    """Append the records of the per-rank files that predictions.jsonl lacks, then delete those files (a rerun after
-    a kill in between finds the records in both and keeps one)."""
-    main = folder / PREDICTIONS
-    records = read_predictions(main)
-    have = {record["id"] for record in records}
-    for shard in _prediction_files(folder)[1:]:
-        new = [record for record in read_predictions(shard) if record["id"] not in have]
-        append_predictions(main, new)
-        records += new
-        have.update(record["id"] for record in new)
-        shard.unlink()
-    return records
-
-
-def _score_batch(runner, evalset, batch: list[int], reader) -> list[dict]:
-    waveforms, errors = evalset.audio(batch)
-    results = {index: {"error": message} for index, message in errors.items()}
-    by_rate = {}
-    for index, (_, rate) in waveforms.items():
-        by_rate.setdefault(rate, []).append(index)
-    for rate, indices in by_rate.items():
-        results.update(zip(indices, runner([waveforms[i][0] for i in indices], rate)))
     records = []
-    for index in batch:
-        result = results[index]
+    for index, result in zip(batch, run_decoded(evalset.clips(batch), run)):
         record = {"id": evalset.ids[index], "reference": evalset.references[index],
                   "language": evalset.languages[index]}
         if "error" in result:

@@ -8,9 +8,12 @@ import os
 import numpy as np
 import torch
 
+from ..batch_sizes import acoustic_bytes, auto_batch_size, c2ser_batch_size, free_device_bytes
+from ..inference import SAMPLE_RATE, run_inference
 from ..option_error import option_error
+from ..predict import summarise
 from ..processing import EMOTIONS, normalize_emotion
-from ..processing.audio_input import AudioInputError, split_windows, to_mono_16k
+from ..processing.audio_input import AudioInputError, to_mono_16k
 from .decoding import MODES, decoding_kwargs
 
 EVALUATED = "evaluate needs a C2SER model or an audio-classification model"
@@ -94,37 +97,29 @@ class C2SERRunner:
         return {"kind": "c2ser", "mode": self.mode, "generate_kwargs": generation}
 
     @torch.no_grad()
-    def __call__(self, waveforms: list, sampling_rate: int | None) -> list[dict]:
-        if self.mode == "scores":
-            return self._scores(waveforms, sampling_rate)
-        from ..predict import predict
+    def __call__(self, waveforms: list, sampling_rate: int | None, answer_language=None) -> list[dict]:
+        """One result per clip; long clips are windowed and their scores averaged. `answer_language` ("en", "zh", a
+        list of one per clip, or None) restricts the emotion scores to that language's answers."""
+        scores = self.mode == "scores"
+        kwargs = {} if scores else self.generate_kwargs
+        results = run_inference(self.model, self.processor, waveforms, mode=None if scores else self.mode,
+                                scores=scores, batch_size=max(len(waveforms), 1), sampling_rate=sampling_rate,
+                                answer_language=answer_language, **kwargs)
+        return [_result(result, scores) for result in results]
 
-        results = predict(self.model, self.processor, waveforms, mode=self.mode, batch_size=len(waveforms),
-                          sampling_rate=sampling_rate, **self.generate_kwargs)
-        return [{"error": r["error"]} if "error" in r else {"prediction": r["emotion"], "text": r["text"]}
-                for r in results]
+    def auto_batch_size(self, longest_seconds: float) -> int:
+        scores = self.mode == "scores"
+        return c2ser_batch_size(self.model, self.processor, int(longest_seconds * SAMPLE_RATE),
+                                None if scores else self.generate_kwargs, scores)
 
-    def _scores(self, waveforms: list, sampling_rate: int | None) -> list[dict]:
-        # TODO(shared inference path): the scores-only branch of the one inference path once it is on main; `predict`
-        # always generates an answer as well, which would cost more than the scores themselves.
-        processor = self.processor
-        results, windows, owners = [None] * len(waveforms), [], []
-        for index, waveform in enumerate(waveforms):
-            try:
-                samples = to_mono_16k(waveform, sampling_rate, name=f"audio[{index}]", min_samples=processor.min_samples)
-            except AudioInputError as error:
-                results[index] = {"error": str(error)}
-                continue
-            for start, end in split_windows(samples, processor.max_samples):
-                windows.append(samples[start:end])
-                owners.append(index)
-        if windows:
-            inputs = processor(windows, mode="implicit").to(self.model.device)
-            probabilities = self.model.emotion_probabilities(*processor.emotion_candidates(), **inputs).float().cpu()
-            owners = torch.tensor(owners)
-            for index in owners.unique().tolist():
-                results[index] = _scored(probabilities[owners == index].mean(0))  # long clips: mean over windows
-        return results
+
+def _result(result: dict, scores: bool) -> dict:
+    if "error" in result:
+        return {"error": result["error"]}
+    summary = summarise(result)
+    if scores:  # long clips: the mean over windows
+        return _scored(torch.tensor([summary["scores"][e] for e in EMOTIONS], dtype=torch.float64))
+    return {"prediction": summary["emotion"], "text": summary["text"]}
 
 
 class ClassifierRunner:
@@ -144,8 +139,16 @@ class ClassifierRunner:
     def settings(self) -> dict:
         return {"kind": "audio-classification", "labels": self.labels}
 
+    def auto_batch_size(self, longest_seconds: float) -> int:
+        """By memory for wav2vec2-like encoders (Emotion2Vec-S, emotion2vec+); others get the CPU's batch size."""
+        config, free = self.model.config, free_device_bytes(self.model.device)
+        if not hasattr(config, "conv_dim"):
+            free = None
+        samples = int(longest_seconds * self.feature_extractor.sampling_rate)
+        return auto_batch_size(free, acoustic_bytes(config, samples) if free else 1)
+
     @torch.no_grad()
-    def __call__(self, waveforms: list, sampling_rate: int | None) -> list[dict]:
+    def __call__(self, waveforms: list, sampling_rate: int | None, answer_language=None) -> list[dict]:
         rate = self.feature_extractor.sampling_rate
         results, samples, kept = [None] * len(waveforms), [], []
         for index, waveform in enumerate(waveforms):

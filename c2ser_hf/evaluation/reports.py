@@ -1,7 +1,6 @@
 """What an evaluation writes besides its predictions: results.json, the Markdown table in the layout of the paper's
 Table VI, a row-normalised confusion matrix per dataset (PNG), and eval_results.json for the model card."""
 
-import json
 import os
 from pathlib import Path
 
@@ -9,18 +8,6 @@ from ..processing import EMOTIONS
 
 TABLE_METRICS = (("ua", "UA (%)"), ("wa", "WA (%)"), ("macro_f1", "F1 (%)"))  # Table VI's columns, in its order
 DATASETS_PER_BLOCK = 3  # Table VI sets three test sets side by side
-
-
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write under a temporary name beside `path`, then rename: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_name(f".{path.name}.partial")
-    staging.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
-    os.replace(staging, path)
-
-
-def write_json(path: Path, value) -> None:
-    write_atomic(path, json.dumps(value, ensure_ascii=False, indent=2) + "\n")
 
 
 def markdown_table(entries: list[dict]) -> str:

@@ -1,5 +1,5 @@
-"""predictions.jsonl: one JSON object per scored clip, appended and fsync'd batch by batch, so that a killed evaluation
-resumes where it stopped and never scores a clip twice."""
+"""predictions.jsonl: one JSON object per clip, appended and fsync'd batch by batch, so that a killed evaluation or
+corpus prediction resumes where it stopped and never runs a clip twice."""
 
 import json
 import os

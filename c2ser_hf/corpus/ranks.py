@@ -1,4 +1,4 @@
-"""The processes of a data-parallel evaluation (torchrun / accelerate launch set RANK, WORLD_SIZE, LOCAL_RANK)."""
+"""The processes of a data-parallel run over a corpus (torchrun / accelerate launch set RANK, WORLD_SIZE, LOCAL_RANK)."""
 
 import os
 from datetime import timedelta
@@ -28,6 +28,18 @@ class Ranks:
             import torch.distributed as dist
 
             dist.barrier()
+
+    def smallest(self, value: int) -> int:
+        """The smallest of every rank's `value` (e.g. a batch size each rank chose from its own free memory), so that
+        all ranks plan the same batches."""
+        if self.world == 1:
+            return value
+        import torch
+        import torch.distributed as dist
+
+        tensor = torch.tensor([value])
+        dist.all_reduce(tensor, op=dist.ReduceOp.MIN)
+        return int(tensor.item())
 
     def rank0_first(self, work):
         """`work()` on rank 0, then on the others (rank 0 fills shared caches, such as the datasets cache)."""

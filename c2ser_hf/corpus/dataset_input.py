@@ -1,0 +1,171 @@
+"""The clips of a corpus: a `prepare-data` folder, a `save_to_disk` folder or a Hub id (any dataset with an Audio
+column), read whole (`load_corpus`: every clip's duration from its audio header, so batches group similar lengths)
+or streamed (`stream_corpus`: rows as they arrive, this process's share only, nothing held but a buffer)."""
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+LANGUAGES = ("en", "zh")
+
+
+@dataclass
+class Clip:
+    """One row's clip: its id, row number, the row's language (as the dataset writes it, or None) and its audio,
+    opened only when `load()` is called (a torchcodec AudioDecoder; a broken file raises there)."""
+
+    id: str
+    row: int
+    language: str | None
+    load: Callable
+
+
+@dataclass
+class CorpusRows:
+    source: str
+    config: str | None
+    split: str
+    rows: object  # the datasets.Dataset
+    ids: list[str]
+    languages: list[str | None]
+    durations: list[float]
+    rates: list[int]
+
+    @property
+    def name(self) -> str:
+        """"<dataset>/<config>/<split>": the dataset as results and tables name it."""
+        return "/".join(part for part in (short_name(self.source), self.config, self.split) if part)
+
+    def batches(self, batch_size: int, max_padding: float, rows: list[int] | None = None) -> list[list[int]]:
+        """Row indices (of `rows`, default all) in batches of similar duration and one sampling rate. The plan
+        depends on the dataset alone, so resumed and multi-process runs run exactly the batches a single run runs."""
+        from ..extract_features import plan_batches
+
+        rows = range(len(self.ids)) if rows is None else rows
+        plan = []
+        for rate in sorted(set(self.rates)):
+            chosen = [i for i in rows if self.rates[i] == rate]
+            plan += [[chosen[k] for k in batch]
+                     for batch in plan_batches([self.durations[i] for i in chosen], batch_size, max_padding)]
+        return plan
+
+    def clips(self, indices: list[int]) -> list[Clip]:
+        return [Clip(self.ids[i], i, self.languages[i], lambda i=i: self.rows[i]["audio"]) for i in indices]
+
+
+def decode_clips(clips: list[Clip]) -> tuple[dict, dict]:
+    """({position: (mono float32 waveform, sampling rate)}, {position: why that clip's audio cannot be decoded})."""
+    waveforms, errors = {}, {}
+    for position, clip in enumerate(clips):
+        try:
+            samples = clip.load().get_all_samples()  # channels × samples
+            waveforms[position] = (samples.data.mean(0).numpy(), samples.sample_rate)
+        except Exception as error:  # a broken clip is reported on its row; the others go on
+            errors[position] = f"row {clip.row} (id {clip.id!r}): audio cannot be decoded ({error})"
+    return waveforms, errors
+
+
+def run_decoded(clips: list[Clip], run) -> list[dict]:
+    """One result per clip: what `run(waveforms, sampling_rate, clips)` gives for the decoded clips of each sampling
+    rate, or `{"error": message}` for a clip whose audio cannot be decoded."""
+    waveforms, errors = decode_clips(clips)
+    results = {position: {"error": message} for position, message in errors.items()}
+    by_rate = {}
+    for position, (_, rate) in waveforms.items():
+        by_rate.setdefault(rate, []).append(position)
+    for rate, positions in by_rate.items():
+        found = run([waveforms[p][0] for p in positions], rate, [clips[p] for p in positions])
+        results.update(zip(positions, found))
+    return [results[position] for position in range(len(clips))]
+
+
+def short_name(source: str) -> str:
+    """A local folder's name, or a Hub id as given."""
+    path = Path(source)
+    return path.name if path.exists() else str(source)
+
+
+def language_of(value) -> str | None:
+    """"en" / "zh" from a language column's value ("en", "EN-us", "zh_CN", …); None for any other."""
+    code = str(value or "").strip().lower().replace("_", "-").split("-")[0]
+    return code if code in LANGUAGES else None
+
+
+def load_corpus(source, config: str | None = None, split: str = "test") -> CorpusRows:
+    """Read `split` of `source`; ids from its `id` column (else the row number), languages from its `language`
+    column (else None), durations and rates from the audio headers (nothing is decoded)."""
+    from collections import Counter
+
+    from ..cot.build import load_input
+
+    try:
+        rows = load_input(os.fspath(source), split=split, config=config)[split]
+    except (ValueError, FileNotFoundError) as error:
+        if os.fspath(source) in str(error):
+            raise
+        raise type(error)(f"dataset {source}: {error}") from None
+    _check_audio_column(source, rows.features, rows.column_names)
+    columns = set(rows.column_names)
+    ids = [str(i) for i in rows["id"]] if "id" in columns else [str(i) for i in range(len(rows))]
+    if len(set(ids)) != len(ids):
+        duplicate = next(i for i, count in Counter(ids).items() if count > 1)
+        raise ValueError(f"dataset {source}: id {duplicate!r} is on more than one row")
+    languages = [str(v) if v else None for v in rows["language"]] if "language" in columns else [None] * len(rows)
+    durations, rates = _durations_and_rates(rows, columns)
+    config = config or rows.info.config_name  # the default config, named, when none was asked for
+    return CorpusRows(os.fspath(source), config, split, rows, ids, languages, durations, rates)
+
+
+def stream_corpus(source, config: str | None, split: str, ranks, done: set[str]):
+    """Yield this process's clips of `split` of `source` as a stream (row k goes to rank k mod world, so ids are the
+    same whatever the process count), leaving out those whose id is in `done`. Audio is decoded only when used."""
+    import datasets
+
+    path = Path(os.fspath(source))
+    try:
+        if (path / "dataset_dict.json").is_file() or (path / "state.json").is_file():
+            data = datasets.load_from_disk(str(path))
+            data = (data[split] if isinstance(data, datasets.DatasetDict) else data).to_iterable_dataset()
+        else:
+            data = datasets.load_dataset(os.fspath(source), config, split=split, streaming=True)
+    except (ValueError, FileNotFoundError, KeyError) as error:
+        raise ValueError(f"dataset {source}: cannot be streamed ({' '.join(str(error).split())[:200]})") from None
+    _check_audio_column(source, data.features, data.column_names)
+    # rows carry the undecoded file; each clip opens its own, so a broken one fails alone
+    audio = data.features["audio"] if data.features is not None else datasets.Audio()
+    data = data.cast_column("audio", datasets.Audio(decode=False))
+    for index, row in enumerate(data):
+        if index % ranks.world != ranks.rank:
+            continue
+        clip_id = str(row["id"]) if "id" in row else str(index)
+        if clip_id not in done:
+            language = str(row["language"]) if row.get("language") else None
+            yield Clip(clip_id, index, language, lambda value=row["audio"]: audio.decode_example(value))
+
+
+def _check_audio_column(source, features, columns) -> None:
+    import datasets
+
+    if columns is not None and "audio" not in columns:
+        raise ValueError(f"dataset {source}: no column 'audio' (it has {', '.join(sorted(columns))})")
+    if features is not None and not isinstance(features["audio"], datasets.Audio):
+        raise ValueError(f"dataset {source}: column 'audio' is {features['audio']}, not an Audio feature")
+
+
+def _durations_and_rates(rows, columns) -> tuple[list[float], list[int]]:
+    """Per row, from the audio headers (nothing is decoded) unless a `duration` column gives the durations and the
+    Audio feature the rate every clip is decoded at."""
+    rate = rows.features["audio"].sampling_rate
+    if "duration" in columns and rate:
+        return [float(d or 0.0) for d in rows["duration"]], [rate] * len(rows)
+    durations, rates = [], []
+    for index in range(len(rows)):
+        try:
+            header = rows[index]["audio"].metadata
+            durations.append(header.duration_seconds_from_header or 0.0)
+            rates.append(rate or header.sample_rate)
+        except Exception:  # reported, with its reason, when the clip is decoded
+            durations.append(0.0)
+            rates.append(rate or 0)
+    return durations, rates
