@@ -1,7 +1,8 @@
 """Emotion predictions for many audio inputs: one summary per input of what `run_inference` found per window.
 
-One result dict per input, in input order: `file`, `emotion`, `text` (when generating), `scores` (when asked) and `segments` (audio
-longer than the model's 30 s limit, split into equal windows), or `file` and `error` for an input that cannot be used.
+One result dict per input, in input order: `file`, `emotion`, `text` (when generating), `scores` (when asked) and
+`segments` (audio longer than the model's 30 s limit, split into equal windows), or `file` and `error` for an input
+that cannot be used.
 """
 
 from collections import Counter
@@ -13,18 +14,20 @@ def predict(
     model,
     processor,
     audio: list,
-    mode: str = "implicit",
+    mode: str | None = "implicit",
     scores: bool = False,
-    batch_size: int = 8,
+    batch_size: int | str = 8,
     sampling_rate: int | None = None,
+    answer_language: str | list | None = None,
     **generate_kwargs,
 ) -> list[dict]:
     """Run C2SER on each input. With `scores`, each window also gets the seven emotion probabilities (from the
     likelihood of the implicit answers) and `emotion` is their argmax, a fixed label; without, `emotion` is parsed
     from the generated text (None when the text names none). Long audio: `scores` and `emotion` of the whole are the
-    mean of the window scores (or the most frequent window emotion without scores)."""
+    mean of the window scores (or the most frequent window emotion without scores). `mode` None: scores alone, no
+    answer. `batch_size` and `answer_language`: as `run_inference`'s."""
     results = run_inference(model, processor, audio, mode=mode, scores=scores, batch_size=batch_size,
-                            sampling_rate=sampling_rate, **generate_kwargs)
+                            sampling_rate=sampling_rate, answer_language=answer_language, **generate_kwargs)
     return [summarise(result) for result in results]
 
 

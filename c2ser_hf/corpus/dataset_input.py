@@ -92,19 +92,21 @@ def language_of(value) -> str | None:
     return code if code in LANGUAGES else None
 
 
-def load_corpus(source, config: str | None = None, split: str = "test") -> CorpusRows:
-    """Read `split` of `source`; ids from its `id` column (else the row number), languages from its `language`
-    column (else None), durations and rates from the audio headers (nothing is decoded)."""
+def load_corpus(source, config: str | None = None, split: str | None = "test") -> CorpusRows:
+    """Read `split` of `source` (None: its only split); ids from its `id` column (else the row number), languages
+    from its `language` column (else None), durations and rates from the audio headers (nothing is decoded)."""
     from collections import Counter
 
     from ..cot.build import load_input
 
     try:
-        rows = load_input(os.fspath(source), split=split, config=config)[split]
+        splits = load_input(os.fspath(source), split=split, config=config)
     except (ValueError, FileNotFoundError) as error:
         if os.fspath(source) in str(error):
             raise
         raise type(error)(f"dataset {source}: {error}") from None
+    split = split or _only_split(source, list(splits))
+    rows = splits[split]
     _check_audio_column(source, rows.features, rows.column_names)
     columns = set(rows.column_names)
     ids = [str(i) for i in rows["id"]] if "id" in columns else [str(i) for i in range(len(rows))]
@@ -117,21 +119,33 @@ def load_corpus(source, config: str | None = None, split: str = "test") -> Corpu
     return CorpusRows(os.fspath(source), config, split, rows, ids, languages, durations, rates)
 
 
-def stream_corpus(source, config: str | None, split: str, ranks, done: set[str]):
-    """Yield this process's clips of `split` of `source` as a stream (row k goes to rank k mod world, so ids are the
-    same whatever the process count), leaving out those whose id is in `done`. Audio is decoded only when used."""
+def open_stream(source, config: str | None, split: str | None):
+    """(`split` of `source` as a `datasets.IterableDataset`, the split's name); None: its only split."""
     import datasets
 
     path = Path(os.fspath(source))
     try:
         if (path / "dataset_dict.json").is_file() or (path / "state.json").is_file():
             data = datasets.load_from_disk(str(path))
-            data = (data[split] if isinstance(data, datasets.DatasetDict) else data).to_iterable_dataset()
+            if not isinstance(data, datasets.DatasetDict):
+                data = datasets.DatasetDict({split or "train": data})
+            data = datasets.IterableDatasetDict({name: rows.to_iterable_dataset() for name, rows in data.items()})
         else:
-            data = datasets.load_dataset(os.fspath(source), config, split=split, streaming=True)
-    except (ValueError, FileNotFoundError, KeyError) as error:
+            data = datasets.load_dataset(os.fspath(source), config, streaming=True)
+    except (ValueError, FileNotFoundError) as error:
         raise ValueError(f"dataset {source}: cannot be streamed ({' '.join(str(error).split())[:200]})") from None
-    _check_audio_column(source, data.features, data.column_names)
+    split = split or _only_split(source, list(data))
+    if split not in data:
+        raise ValueError(f"dataset {source}: no split {split!r} (it has {', '.join(data)})")
+    _check_audio_column(source, data[split].features, data[split].column_names)
+    return data[split], split
+
+
+def stream_clips(data, ranks, done: set[str]):
+    """Yield this process's clips of a streamed split (row k goes to rank k mod world, so ids are the same whatever
+    the process count), leaving out those whose id is in `done`. Audio is opened only when used."""
+    import datasets
+
     # rows carry the undecoded file; each clip opens its own, so a broken one fails alone
     audio = data.features["audio"] if data.features is not None else datasets.Audio()
     data = data.cast_column("audio", datasets.Audio(decode=False))
@@ -142,6 +156,15 @@ def stream_corpus(source, config: str | None, split: str, ranks, done: set[str])
         if clip_id not in done:
             language = str(row["language"]) if row.get("language") else None
             yield Clip(clip_id, index, language, lambda value=row["audio"]: audio.decode_example(value))
+
+
+def _only_split(source, splits: list[str]) -> str:
+    from ..option_error import option_error
+
+    if len(splits) == 1:
+        return splits[0]
+    raise option_error(ValueError, f"dataset {source}: has the splits {', '.join(splits)}; choose one with {{option}}",
+                       "split=", "--split")
 
 
 def _check_audio_column(source, features, columns) -> None:

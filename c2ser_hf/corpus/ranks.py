@@ -4,6 +4,12 @@ import os
 from datetime import timedelta
 
 
+def local_device(device: str) -> str:
+    """This process's own GPU for "cuda" when torchrun / accelerate launch started several (one per process)."""
+    several = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    return f"cuda:{os.environ.get('LOCAL_RANK', '0')}" if several and device == "cuda" else device
+
+
 class Ranks:
     """This process's place among the processes torchrun / accelerate launch started (one when run directly)."""
 
@@ -21,7 +27,7 @@ class Ranks:
                 self._owned = True
 
     def device(self, device: str) -> str:
-        return f"cuda:{self.local_rank}" if self.world > 1 and device == "cuda" else device
+        return local_device(device)
 
     def barrier(self) -> None:
         if self.world > 1:
