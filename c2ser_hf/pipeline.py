@@ -2,7 +2,7 @@
 
 from transformers import Pipeline
 
-from .processing.audio_input import split_windows, to_mono_16k
+from .processing.audio_input import split_windows
 
 
 class SpeechEmotionRecognitionPipeline(Pipeline):
@@ -30,11 +30,13 @@ class SpeechEmotionRecognitionPipeline(Pipeline):
         if isinstance(audio, dict):
             sampling_rate = audio.get("sampling_rate")
             audio = audio["array"] if "array" in audio else audio["raw"]
-        waveform = to_mono_16k(audio, sampling_rate, name="audio", min_samples=self.processor.min_samples)
-        windows = [waveform[a:b] for a, b in split_windows(waveform, self.processor.max_samples)]
-        inputs = {"implicit": self.processor(windows, mode="implicit")}
+        waveform, whisper_waveform = self.processor.waveforms(audio, sampling_rate, name="audio")
+        bounds = split_windows(waveform, self.processor.max_samples)
+        windows = {"audio": [waveform[a:b] for a, b in bounds],
+                   "whisper_audio": [whisper_waveform[a:b] for a, b in bounds]}
+        inputs = {"implicit": self.processor(**windows, mode="implicit")}
         if explain:
-            inputs["explicit"] = self.processor(windows, mode="explicit")
+            inputs["explicit"] = self.processor(**windows, mode="explicit")
         return inputs
 
     def _forward(self, model_inputs, generate_kwargs=None):

@@ -10,7 +10,7 @@ from collections import Counter
 import torch
 
 from .processing import EMOTIONS
-from .processing.audio_input import AudioInputError, split_windows, to_mono_16k
+from .processing.audio_input import AudioInputError, split_windows
 
 SAMPLE_RATE = 16000
 
@@ -38,26 +38,28 @@ def predict(
     for index, item in enumerate(audio):
         name = _name(item, index)
         try:
-            waveform = to_mono_16k(item, sampling_rate, name=name, min_samples=processor.min_samples)
+            waveform, whisper_waveform = processor.waveforms(item, sampling_rate, name=name)
         except AudioInputError as error:
             results[index] = {"file": name, "error": str(error)}
             continue
         results[index] = {"file": name, "windows": []}
         for start, end in split_windows(waveform, processor.max_samples):
-            windows.append((index, start, end, waveform[start:end]))
+            windows.append((index, start, end, waveform[start:end], whisper_waveform[start:end]))
 
     order = sorted(range(len(windows)), key=lambda k: -len(windows[k][3]))
     candidates = processor.emotion_candidates() if scores else None
     for first in range(0, len(order), batch_size):
         batch = [windows[k] for k in order[first : first + batch_size]]
-        waves = [w[3] for w in batch]
-        inputs = processor(waves, mode=mode).to(model.device)
+        waves, whisper_waves = [w[3] for w in batch], [w[4] for w in batch]
+        inputs = processor(waves, mode=mode, whisper_audio=whisper_waves).to(model.device)
         texts = processor.post_process(model.generate(**inputs, **generate_kwargs))
         probabilities = None
         if scores:
-            implicit = inputs if mode == "implicit" else processor(waves, mode="implicit").to(model.device)
+            implicit = inputs if mode == "implicit" else processor(
+                waves, mode="implicit", whisper_audio=whisper_waves
+            ).to(model.device)
             probabilities = processor.label_scores(model.emotion_probabilities(*candidates, **implicit))
-        for row, (index, start, end, _) in enumerate(batch):
+        for row, (index, start, end, *_) in enumerate(batch):
             window = {"start": start / SAMPLE_RATE, "end": end / SAMPLE_RATE, **texts[row]}
             if probabilities is not None:
                 window["scores"] = probabilities[row]

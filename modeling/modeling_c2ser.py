@@ -23,6 +23,7 @@ from transformers.utils import cached_file
 
 from .auto_map import map_auto_model_to
 from .configuration_c2ser import C2SERConfig
+from .generation_c2ser import generation_arguments
 from .modeling_c2ser_whisper import C2SERWhisperEncoder
 from .modeling_emotion2vec_s import Emotion2VecSModel
 
@@ -310,6 +311,14 @@ class C2SERForConditionalGeneration(C2SERPreTrainedModel, GenerationMixin):
             layer.weight.copy_((layer.weight.float() + delta.to(layer.weight.device)).to(layer.weight.dtype))
             merged += 1
         return merged
+
+    def generate(self, inputs=None, generation_config=None, logits_processor=None, decoding=None, **kwargs):
+        """`GenerationMixin.generate`, plus `decoding`: "official" (the released model's decoder), "beam" (plain beam
+        search) or "greedy"; the default is the generation config's `decoding` ("official" in converted official
+        models), else the generation config as it is. Repetition penalties count generated tokens only."""
+        input_ids = inputs if inputs is not None else kwargs.get("input_ids")
+        arguments = generation_arguments(self, input_ids, generation_config, logits_processor, decoding, kwargs)
+        return super().generate(inputs, **arguments)
 
     def get_input_embeddings(self):
         return self.model.get_input_embeddings()
