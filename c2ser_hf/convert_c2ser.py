@@ -343,7 +343,7 @@ def convert_c2ser(
     text_config = AutoConfig.from_pretrained(base_model, cache_dir=cache_dir)
     tokenizer = AutoTokenizer.from_pretrained(base_model, cache_dir=cache_dir)
 
-    # the released front end and decoder are the defaults of a converted model (docs/fidelity.md#front-end, #generation)
+    # converted models default to the released front end and decoder (docs/fidelity.md#resampling, #generation)
     processor = C2SERProcessor(tokenizer=tokenizer, num_acoustic_tokens=acoustic_config.num_extra_tokens,
                                official_whisper_waveform=True)
     config = c2ser_config_from_checkpoint(state_dict, text_config, acoustic_config)

@@ -1,4 +1,4 @@
-"""The waveform the released C2SER's Whisper branch reads (docs/fidelity.md#front-end).
+"""The waveform the released C2SER's Whisper branch reads (docs/fidelity.md#resampling).
 
 The official inference resamples with `torchaudio.transforms.Resample`, whose sinc kernel is built in float64 and
 then cast to float32, and writes and re-reads the result as a 16-bit PCM WAV before computing its log-mel. Its

@@ -53,7 +53,7 @@ class C2SERProcessor(ProcessorMixin):
         max_mel_frames (`int`): longest accepted audio in mel frames; 3000 (30 s) fills Whisper's position table.
         official_whisper_waveform (`bool`): compute the log-mel from the waveform the released model's Whisper
             branch reads (resampled with `torchaudio.transforms.Resample`, then a 16-bit PCM round trip), while
-            Emotion2Vec-S keeps the `torchaudio.functional.resample` waveform (docs/fidelity.md#front-end). On in
+            Emotion2Vec-S keeps the `torchaudio.functional.resample` waveform (docs/fidelity.md#resampling). On in
             converted official models; new models read one waveform in both branches.
     """
 
