@@ -18,7 +18,8 @@ import torch
 from transformers import LogitsProcessorList, RepetitionPenaltyLogitsProcessor, TopKLogitsWarper
 from transformers.generation.utils import GenerateBeamDecoderOnlyOutput
 
-# `generate(decoding=...)`; explicit generation arguments override a preset's values
+# `generate(decoding=...)`: how to search; lengths and end tokens stay the generation config's (C2SER's: at most 400
+# new tokens, `<|endoftext|>`), and generation arguments override a preset's values
 DECODING_PRESETS = {
     "greedy": {"num_beams": 1, "do_sample": False},
     "beam": {"num_beams": 4, "do_sample": False},
@@ -29,7 +30,6 @@ DECODING_PRESETS = {
         "repetition_penalty": 1.05,
         "length_penalty": 1.0,
         "early_stopping": False,
-        "max_new_tokens": 400,
     },
 }
 # 4.44 starts beams 2..n at this score so that the first step's candidates all come from the first beam
