@@ -275,3 +275,14 @@ def test_decoding_names_and_conflicts_are_refused_in_one_line():
         model.generate(**inputs, decoding="nucleus")
     with pytest.raises(ValueError, match="deterministic"):
         model.generate(**inputs, decoding="official", do_sample=True)
+
+
+def test_presets_choose_the_search_and_leave_lengths_and_explicit_arguments_alone():
+    model, processor = build_random_c2ser("tiny")
+    inputs = processor(clips(1)[0])
+    prompt_length = inputs["input_ids"].shape[1]
+    model.generation_config.decoding, model.generation_config.max_new_tokens = "official", 5
+    by_config = model.generate(**inputs)
+    assert by_config.shape[1] <= prompt_length + 5
+    assert torch.equal(by_config, model.generate(**inputs, decoding="official", max_new_tokens=5))
+    assert torch.equal(model.generate(**inputs, num_beams=1), model.generate(**inputs, decoding="greedy"))
