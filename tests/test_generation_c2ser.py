@@ -11,6 +11,8 @@ import pytest
 import torch
 from transformers import GenerationMixin, RepetitionPenaltyLogitsProcessor, TopKLogitsWarper
 
+from c2ser_hf.evaluation.decoding import DECODINGS
+from c2ser_hf.modeling.generation_c2ser import DECODING_PRESETS
 from c2ser_hf.new_model import build_random_c2ser
 
 PENALTY = 1.05
@@ -269,6 +271,7 @@ def test_repetition_penalty_spares_prompt_ids_and_penalises_generated_ones(mode,
 
 
 def test_decoding_names_and_conflicts_are_refused_in_one_line():
+    assert DECODINGS == tuple(DECODING_PRESETS)  # the evaluate CLI lists the names without importing torch
     model, processor = build_random_c2ser("tiny")
     inputs = processor(clips(1)[0])
     with pytest.raises(ValueError, match="decoding must be one of"):
