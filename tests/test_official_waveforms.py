@@ -13,7 +13,7 @@ from c2ser_hf.processing import C2SERProcessor
 from c2ser_hf.processing.official_waveforms import pcm16_round_trip, transforms_resample
 
 from audio_fixtures import speech
-from test_convert_c2ser_reference import official_waveforms, reference_log_mel
+from upstream_front_end import official_waveforms, reference_log_mel
 
 
 def noise(rate, seconds=0.7, seed=0):
