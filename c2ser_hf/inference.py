@@ -12,7 +12,7 @@ import torch
 from .batch_sizes import c2ser_batch_size, padding_budget
 from .extract_features import plan_batches
 from .processing import EMOTIONS
-from .processing.audio_input import AudioInputError, split_windows, to_mono_16k
+from .processing.audio_input import AudioInputError, split_windows
 from .processing.emotion_scoring import ANSWER_LANGUAGES
 
 SAMPLE_RATE = 16000
@@ -71,13 +71,15 @@ def run_inference(
     results, windows = [], []
     for index, (item, name) in enumerate(zip(audio, names)):
         try:
-            waveform = to_mono_16k(item, sampling_rate, name=name, min_samples=processor.min_samples)
+            # two waveforms where the processor reproduces the released front end (docs/fidelity.md#resampling):
+            # windows cut both at the same bounds
+            waveform, whisper_waveform = processor.waveforms(item, sampling_rate, name=name)
         except AudioInputError as error:
             results.append({"file": name, "error": str(error)})
             continue
         results.append({"file": name, "windows": []})
         for start, end in split_windows(waveform, processor.max_samples):
-            windows.append((index, start, end, waveform[start:end]))
+            windows.append((index, start, end, waveform[start:end], whisper_waveform[start:end]))
     if batch_size == "auto":
         longest = max((len(w[3]) for w in windows), default=processor.max_samples)
         batch_size = c2ser_batch_size(model, processor, longest, generate_kwargs if mode is not None else None, scores)
@@ -126,14 +128,14 @@ def _plan(windows: list, languages: list | None, batch_size: int, max_padding: f
 
 
 def _run_batch(model, processor, batch: list, mode, scores: bool, language, generate_kwargs: dict) -> list[dict]:
-    waves = [w[3] for w in batch]
-    found = [{"start": start / SAMPLE_RATE, "end": end / SAMPLE_RATE} for _, start, end, _ in batch]
+    audio_inputs = {"audio": [w[3] for w in batch], "whisper_audio": [w[4] for w in batch]}
+    found = [{"start": start / SAMPLE_RATE, "end": end / SAMPLE_RATE} for _, start, end, *_ in batch]
     if mode is not None:
-        inputs = processor(waves, mode=mode).to(model.device)
+        inputs = processor(**audio_inputs, mode=mode).to(model.device)
         for window, answer in zip(found, processor.post_process(model.generate(**inputs, **generate_kwargs))):
             window.update(answer)
     if scores:
-        implicit = inputs if mode == "implicit" else processor(waves, mode="implicit").to(model.device)
+        implicit = inputs if mode == "implicit" else processor(**audio_inputs, mode="implicit").to(model.device)
         candidates = processor.emotion_candidates(language)
         probabilities = processor.label_scores(model.emotion_probabilities(*candidates, **implicit).float().cpu())
         for window, item_scores in zip(found, probabilities):
