@@ -110,7 +110,9 @@ class ContinuationScoringMixin:
             node_logprobs[:, children[here]] = logprobs[:, rows[here] - start, wanted[here]]
 
     @torch.no_grad()
-    def emotion_probabilities(self, candidate_emotions: list[int], candidates: list[list[int]], **inputs) -> torch.Tensor:
+    def emotion_probabilities(
+        self, candidate_emotions: list[int], candidates: list[list[int]], **inputs
+    ) -> torch.Tensor:
         """(batch, emotions) probabilities: per emotion, the log-sum-exp of its candidate answers' likelihoods
         (every wording, both languages unless the candidates were restricted to one), then a softmax over emotions.
         The processor's `emotion_candidates()` gives both lists; columns follow its emotion order."""

@@ -76,8 +76,10 @@ def test_option_lists_kept_light_for_parsing_equal_the_library_ones():
 
 
 @pytest.mark.parametrize("args, message", [
-    (("predict", "a.wav", "--model", "m", "--batch-size", "0"), "argument --batch-size: 0 is not a positive integer"),
-    (("predict", "a.wav", "--model", "m", "--batch-size", "-1"), "argument --batch-size: -1 is not a positive integer"),
+    (("predict", "a.wav", "--model", "m", "--batch-size", "0"),
+     "argument --batch-size: '0' is neither a positive integer nor 'auto'"),
+    (("predict", "a.wav", "--model", "m", "--batch-size", "-1"),
+     "argument --batch-size: '-1' is neither a positive integer nor 'auto'"),
     (("extract-features", "a.wav", "--model", "m", "--out", "o", "--batch-size", "x"), "'x' is not an integer"),
     (("build-cot", "--dataset", "d", "--out", "o", "--num-proc", "0"), "argument --num-proc: 0 is not a positive"),
     (("prepare-data", "x", "--max-seconds", "-3"), "argument --max-seconds: -3 is not a non-negative number"),

@@ -1,4 +1,5 @@
-"""The processes of a data-parallel run over a corpus (torchrun / accelerate launch set RANK, WORLD_SIZE, LOCAL_RANK)."""
+"""The processes of a data-parallel run over a corpus (torchrun / accelerate launch set RANK, WORLD_SIZE and
+LOCAL_RANK)."""
 
 import os
 from datetime import timedelta

@@ -77,7 +77,8 @@ def _score_from(model, state, continuations, chunk_size):
         chunk_cache.reorder_cache(torch.arange(batch, device=device).repeat_interleave(count))
         logits = model(input_ids=ids.repeat(batch, 1),
                        attention_mask=torch.cat([mask.repeat_interleave(count, 0), real.repeat(batch, 1)], dim=1),
-                       position_ids=next_position.repeat_interleave(count)[:, None] + torch.arange(width, device=device),
+                       position_ids=next_position.repeat_interleave(count)[:, None]
+                       + torch.arange(width, device=device),
                        cache=chunk_cache).logits.float()
         later = logits[:, :-1].log_softmax(-1).gather(-1, ids.repeat(batch, 1)[:, 1:, None])[..., 0]
         later = (later * real.repeat(batch, 1)[:, 1:]).sum(-1).view(batch, count)
