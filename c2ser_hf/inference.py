@@ -128,7 +128,9 @@ def _plan(windows: list, languages: list | None, batch_size: int, max_padding: f
 
 
 def _run_batch(model, processor, batch: list, mode, scores: bool, language, generate_kwargs: dict) -> list[dict]:
-    audio_inputs = {"audio": [w[3] for w in batch], "whisper_audio": [w[4] for w in batch]}
+    # on an accelerator the log-mel is computed there, for the whole batch (the same numbers: processing/log_mel.py)
+    device = None if model.device.type == "cpu" else model.device
+    audio_inputs = {"audio": [w[3] for w in batch], "whisper_audio": [w[4] for w in batch], "device": device}
     found = [{"start": start / SAMPLE_RATE, "end": end / SAMPLE_RATE} for _, start, end, *_ in batch]
     if mode is not None:
         inputs = processor(**audio_inputs, mode=mode).to(model.device)

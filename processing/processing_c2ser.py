@@ -9,6 +9,7 @@ from .audio_input import AudioInputError, audio_items, to_mono_16k
 from .emotion_parsing import EMOTIONS, parse_emotion
 from .emotion_scoring import ANSWER_LANGUAGES, answer_candidates
 from .feature_extraction_emotion2vec_s import Emotion2VecSFeatureExtractor
+from .log_mel import log_mel_batch
 from .official_waveforms import official_speech_waveforms
 from .speech_lengths import speech_block_lengths
 
@@ -126,7 +127,7 @@ class C2SERProcessor(ProcessorMixin):
 
     def __call__(
         self, audio, mode="implicit", text=None, sampling_rate=None, targets=None, return_tensors="pt",
-        whisper_audio=None,
+        whisper_audio=None, device=None,
     ):
         """
         Args:
@@ -144,6 +145,9 @@ class C2SERProcessor(ProcessorMixin):
             return_tensors: `"pt"` (default), `"np"` or `None` (numpy).
             whisper_audio (`list[np.ndarray]`, *optional*): the Whisper-branch waveforms of 16 kHz `audio` windows,
                 cut from `waveforms()`'s second output (one per item, each as long as its item).
+            device (`str` or `torch.device`, *optional*): compute the log-mel of the whole batch with torch on this
+                device (the model's: no round trip through the CPU on a GPU), and put the waveforms there too; the
+                same numbers as the default per-clip path (`log_mel.py`). Needs `return_tensors="pt"`.
 
         Returns:
             [`BatchFeature`] with `input_ids`, `attention_mask` (left-padded), `input_features` (B, 80, T_mel_max)
@@ -152,6 +156,8 @@ class C2SERProcessor(ProcessorMixin):
         """
         if text is not None and mode != "implicit":
             raise ValueError("give the prompt as `mode` or as `text`, not both")
+        if device is not None and return_tensors != "pt":
+            raise ValueError(f"device={device!r} computes torch tensors: it needs return_tensors='pt'")
         items = audio_items(audio)
         names = [name for _, name in items]
         if whisper_audio is None:
@@ -163,7 +169,7 @@ class C2SERProcessor(ProcessorMixin):
             self._check_whisper_audio(whisper_audio, waveforms)
         prompts = self._prompts(mode if text is None else text, len(waveforms), "mode" if text is None else "text")
         targets = self._targets(targets, len(waveforms))
-        audio_inputs = self._process_audio(waveforms, whisper_audio, names)
+        audio_inputs = self._process_audio(waveforms, whisper_audio, names, device)
         speech_lengths = self.speech_lengths(audio_inputs["feature_attention_mask"].sum(-1).tolist())
         text_inputs = self._process_text(prompts, speech_lengths, targets)
         return BatchFeature({**text_inputs, **audio_inputs}, tensor_type=return_tensors)
@@ -276,7 +282,7 @@ class C2SERProcessor(ProcessorMixin):
                 raise ValueError(f"targets[{i}]: contains the speech placeholder {self.speech_token}")
         return list(targets)
 
-    def _process_audio(self, waveforms, whisper_waveforms, names):
+    def _process_audio(self, waveforms, whisper_waveforms, names, device=None):
         rate, hop = self.feature_extractor.sampling_rate, self.feature_extractor.hop_length
         for name, waveform in zip(names, waveforms):
             if len(waveform) // hop > self.max_mel_frames:
@@ -285,6 +291,15 @@ class C2SERProcessor(ProcessorMixin):
                     f"max_mel_frames={self.max_mel_frames} ({self.max_mel_frames * hop / rate:g} s); "
                     "split longer audio into windows"
                 )
+        values = self._waveform_extractor(waveforms, sampling_rate=rate, do_normalize=self.normalize_waveform)
+        if device is not None:
+            import torch
+
+            extractor = self.feature_extractor
+            mel, mask = log_mel_batch(whisper_waveforms, extractor.mel_filters, extractor.n_fft, hop, device)
+            return {"input_features": mel, "feature_attention_mask": mask,
+                    "input_values": torch.as_tensor(values["input_values"]).to(device),
+                    "input_values_mask": torch.as_tensor(values["attention_mask"]).to(device)}
         # One item per call with no padding: the log-mel's dynamic-range max runs over the utterance alone and the
         # tail frames see no padded samples, as the released front end (docs/fidelity.md#front-end). No truncation
         # either: it cuts at 30 s.
@@ -297,7 +312,6 @@ class C2SERProcessor(ProcessorMixin):
         mel = self.feature_extractor.pad(
             BatchFeature({"input_features": features}), padding="longest", return_attention_mask=True, return_tensors="np"
         )
-        values = self._waveform_extractor(waveforms, sampling_rate=rate, do_normalize=self.normalize_waveform)
         return {
             "input_features": mel["input_features"].transpose(0, 2, 1),
             "feature_attention_mask": mel["attention_mask"],
