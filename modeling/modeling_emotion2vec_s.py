@@ -206,6 +206,9 @@ class Emotion2VecSModel(Emotion2VecSPreTrainedModel):
         self.feature_extractor = Data2VecAudioFeatureEncoder(config)
         self.feature_projection = Data2VecAudioFeatureProjection(config)
         self.encoder = Emotion2VecSEncoder(config)
+        # padded inference batches on a CPU run item by item (`_run_items_separately`); False runs them as one batch
+        # there too, as on accelerators (the same features)
+        self.cpu_items_one_by_one = True
         self.post_init()
 
     def freeze_feature_encoder(self):
@@ -279,20 +282,40 @@ class Emotion2VecSModel(Emotion2VecSPreTrainedModel):
     def _run_items_separately(self, input_values: torch.Tensor, sample_lengths: torch.Tensor) -> bool:
         """Padded inference batches on CPU run item by item: there the matrix products are already efficient at batch
         1 and the padded frames (and the larger working set) only cost, measured 0.76x one-by-one speed with 11%
-        padding. On accelerators the batch is computed as one."""
+        padding. On accelerators the batch is computed as one, its CNN on the items packed end to end."""
         return (
-            not self.training
+            self.cpu_items_one_by_one
+            and not self.training
             and input_values.device.type == "cpu"
             and input_values.shape[0] > 1
             and bool((sample_lengths != input_values.shape[1]).any())
         )
 
     def _encode(self, input_values, output_hidden_states, frame_lengths=None):
-        features, _ = self.feature_projection(self.feature_extractor(input_values).transpose(1, 2))
-        if frame_lengths is None:
+        width = self._get_feat_extract_output_lengths(torch.tensor(input_values.shape[1]))
+        if frame_lengths is None or bool((frame_lengths == width.to(frame_lengths.device)).all()):
+            features, _ = self.feature_projection(self.feature_extractor(input_values).transpose(1, 2))
             frame_lengths = torch.full((features.shape[0],), features.shape[1], device=features.device)
+        else:
+            features = self._packed_frame_features(input_values, frame_lengths)
         frame_mask = torch.arange(features.shape[1], device=features.device)[None, :] < frame_lengths[:, None]
         return self.encoder(features, frame_mask, output_hidden_states=output_hidden_states)
+
+    def _packed_frame_features(self, input_values: torch.Tensor, frame_lengths: torch.Tensor) -> torch.Tensor:
+        """CNN + projection of a right-padded batch, (batch, frames, hidden) with zeros after each item's frames,
+        computed on the items laid end to end instead of on the padded batch. Each item starts on the CNN's frame
+        grid (a multiple of its total stride) and the CNN and projection act on each frame's own samples only, so
+        every item's frames are those it gets alone, and no padding is computed."""
+        hop = math.prod(self.config.conv_stride)
+        counts = frame_lengths.tolist()
+        # an item's frames need (count - 1) * hop + receptive field samples; its slot ends on the next grid line
+        used = [(count - 1) * hop + self.config.receptive_field for count in counts]
+        slots = [-(-n // hop) * hop for n in used]
+        packed = torch.cat([nn.functional.pad(input_values[i, :n], (0, slot - n))
+                            for i, (n, slot) in enumerate(zip(used, slots))])
+        features, _ = self.feature_projection(self.feature_extractor(packed[None]).transpose(1, 2))
+        starts = [sum(slots[:i]) // hop for i in range(len(slots))]
+        return nn.utils.rnn.pad_sequence([features[0, a : a + n] for a, n in zip(starts, counts)], batch_first=True)
 
     def utterance_features(
         self, frames: torch.Tensor, frame_mask: torch.Tensor, extra: torch.Tensor | None, source: str
