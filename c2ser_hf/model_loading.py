@@ -151,6 +151,10 @@ def _torch_dtype(dtype):
     return getattr(torch, dtype) if isinstance(dtype, str) and dtype != "auto" else dtype
 
 
+# what `quantization` loads the language model as (bitsandbytes); the speech encoders, link and head stay as they are
+QUANTIZATIONS = ("4bit", "8bit")
+
+
 def load_c2ser(
     value: str | os.PathLike,
     dtype="float32",
@@ -159,9 +163,15 @@ def load_c2ser(
     revision: str | None = None,
     token: str | None = None,
     command: str = "this command",
+    quantization: str | None = None,
+    encoder_precision: str = "fp32",
+    compile_encoders: bool = False,
 ):
     """(model in eval mode, processor) for a C2SER folder, Hub id, or "official" (the released model, converted once
-    and cached). Errors: `ModelInputError`, one line."""
+    and cached). `quantization` "4bit" / "8bit" loads the language model's layers with bitsandbytes (CUDA only);
+    `encoder_precision` and `compile_encoders`: `C2SERForConditionalGeneration.set_encoder_precision` and
+    `compile_encoders`. Errors: `ModelInputError`, one line."""
+    quantization_config = _quantization_config(quantization, device, command)
     if os.fspath(value) == "official":
         from .official import from_official
 
@@ -170,6 +180,9 @@ def load_c2ser(
     hub = resolved.hub_kwargs(cache_dir, revision, token)
     base = resolved.config.get("base_model_name_or_path")
     if base:
+        if quantization_config is not None:
+            raise ModelInputError(f"{value}: a light checkpoint (LoRA merged when loading) cannot be loaded quantized; "
+                                  "convert it to a merged one first")
         resolve_model(base, "qwen2", f"the base model of light checkpoint {value} must be a Qwen2 model",
                       cache_dir, None, token)
     from transformers import AutoModelForMultimodalLM, AutoProcessor
@@ -178,14 +191,45 @@ def load_c2ser(
 
     try:
         processor = AutoProcessor.from_pretrained(resolved.target, trust_remote_code=False, **hub)
+        placement = {} if quantization_config is None else {"quantization_config": quantization_config,
+                                                             "device_map": {"": device or "cuda"}}
         model = AutoModelForMultimodalLM.from_pretrained(
-            resolved.target, dtype=_torch_dtype(dtype), trust_remote_code=False, **hub
+            resolved.target, dtype=_torch_dtype(dtype), trust_remote_code=False, **placement, **hub
         )
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
         raise _load_error(os.fspath(value), error) from None
-    if device is not None:
+    if device is not None and quantization_config is None:
         model = model.to(device)
+    model.set_encoder_precision(encoder_precision)
+    if compile_encoders:
+        model.compile_encoders()
     return model.eval(), processor
+
+
+def _quantization_config(quantization: str | None, device: str | None, command: str):
+    """bitsandbytes settings for `quantization`, or None; one line when this machine cannot run it."""
+    if quantization is None:
+        return None
+    if quantization not in QUANTIZATIONS:
+        raise ModelInputError(f"quantization {quantization!r} is not one of {', '.join(QUANTIZATIONS)}")
+    import importlib.util
+
+    import torch
+
+    if not torch.cuda.is_available() or (device is not None and not str(device).startswith("cuda")):
+        raise ModelInputError(f"{command}: {quantization} loading (bitsandbytes) needs a CUDA GPU; "
+                              f"{'this machine has none' if not torch.cuda.is_available() else f'device is {device}'}")
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise ModelInputError(f"{command}: {quantization} loading needs bitsandbytes (pip install bitsandbytes)")
+    from transformers import BitsAndBytesConfig
+
+    # only the language model's layers: the encoders, link, projection and speech rows are small and stay fp32, the
+    # head stays in the model's dtype
+    keep = ["audio_tower", "acoustic_tower", "downsampler", "link", "projector", "speech_boundary", "lm_head"]
+    if quantization == "8bit":
+        return BitsAndBytesConfig(load_in_8bit=True, llm_int8_skip_modules=keep)
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16,
+                              llm_int8_skip_modules=keep)
 
 
 def load_emotion2vec_s(

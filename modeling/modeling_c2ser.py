@@ -21,6 +21,7 @@ from transformers.models.speech_to_text.modeling_speech_to_text import Speech2Te
 from .auto_map import map_auto_model_to
 from .configuration_c2ser import C2SERConfig, C2SERLinkConfig
 from .continuation_scoring import ContinuationScoringMixin
+from .encoder_precision import ENCODER_PRECISIONS, encoder_precision
 from .generation_c2ser import generation_arguments
 from .light_checkpoint import load_light_checkpoint
 from .modeling_c2ser_whisper import C2SERWhisperEncoder
@@ -139,6 +140,8 @@ class C2SERModel(C2SERPreTrainedModel):
         # learned speech-BOS (row 0) and speech-EOS (row 1) around each speech block (docs/fidelity.md#sequence-layout)
         self.speech_boundary = nn.Embedding(2, config.text_config.hidden_size)
         self.language_model = AutoModel.from_config(config.text_config)
+        # a run-time choice, not saved: `C2SERForConditionalGeneration.set_encoder_precision`
+        self.encoder_precision = "fp32"
         self.post_init()
 
     def get_input_embeddings(self):
@@ -158,6 +161,16 @@ class C2SERModel(C2SERPreTrainedModel):
         if feature_attention_mask is None:
             feature_attention_mask = torch.ones(input_features.shape[0], input_features.shape[-1], dtype=torch.long,
                                                 device=input_features.device)
+        with encoder_precision(self.encoder_precision, input_features.device):
+            speech = self._speech_rows(input_features, feature_attention_mask, input_values, input_values_mask)
+        bos, eos = self.speech_boundary.weight
+        lengths = speech_block_lengths(feature_attention_mask.long().sum(-1), self.config.num_acoustic_tokens,
+                                       self.downsampler.rate)
+        rows = [torch.cat([bos[None], speech[i, : n - 2].float(), eos[None]]) for i, n in enumerate(lengths.tolist())]
+        return torch.cat(rows), lengths
+
+    def _speech_rows(self, input_features, feature_attention_mask, input_values, input_values_mask) -> torch.Tensor:
+        """(batch, acoustic tokens + longest downsampled Whisper length, text hidden): encoders, link, projection."""
         encoded = self.audio_tower(input_features.to(self.audio_tower.conv1.weight.dtype), feature_attention_mask)
         whisper_lengths = self.downsampler.output_lengths(encoded.frame_mask.sum(-1))
         whisper = self.downsampler(encoded.last_hidden_state)
@@ -171,11 +184,7 @@ class C2SERModel(C2SERPreTrainedModel):
         positions = torch.arange(whisper.shape[1], device=whisper.device)
         mask = torch.cat([torch.ones(acoustic.shape[:2], dtype=torch.bool, device=whisper.device),
                           positions[None, :] < whisper_lengths[:, None]], dim=1)
-        speech = self.projector(self.link(torch.cat([acoustic, whisper], dim=1), mask))
-        bos, eos = self.speech_boundary.weight
-        lengths = speech_block_lengths(feature_attention_mask.long().sum(-1), acoustic.shape[1], self.downsampler.rate)
-        rows = [torch.cat([bos[None], speech[i, : n - 2], eos[None]]) for i, n in enumerate(lengths.tolist())]
-        return torch.cat(rows), lengths
+        return self.projector(self.link(torch.cat([acoustic, whisper], dim=1), mask))
 
     def forward(
         self,
@@ -272,6 +281,21 @@ class C2SERForConditionalGeneration(C2SERPreTrainedModel, GenerationMixin, Conti
         input_ids = inputs if inputs is not None else kwargs.get("input_ids")
         arguments = generation_arguments(self, input_ids, generation_config, logits_processor, decoding, kwargs)
         return super().generate(inputs, **arguments)
+
+    def set_encoder_precision(self, precision: str) -> None:
+        """The arithmetic of the speech encoders, link and projection: "fp32" (the released model's, the default),
+        "tf32" (CUDA only; elsewhere the same as fp32) or "bf16" (autocast). Weights stay fp32; the accuracy cost of
+        each is in docs/fidelity.md#precision."""
+        if precision not in ENCODER_PRECISIONS:
+            raise ValueError(f"encoder precision must be one of {ENCODER_PRECISIONS}, got {precision!r}")
+        self.model.encoder_precision = precision
+
+    def compile_encoders(self, **compile_kwargs) -> None:
+        """`torch.compile` the speech encoders and the link in place (`dynamic=True` unless given: clip lengths vary
+        from batch to batch). Whether it pays depends on the device; `bench/bench_c2ser.py --compile` measures it."""
+        compile_kwargs.setdefault("dynamic", True)
+        for module in (self.model.audio_tower, self.model.acoustic_tower, self.model.link):
+            module.compile(**compile_kwargs)
 
     def get_input_embeddings(self):
         return self.model.get_input_embeddings()

@@ -47,6 +47,22 @@ def add_answer_language(parser, dataset: bool = False) -> None:
                                  "; 'dataset': each clip's language column" if dataset else ""))
 
 
+def add_speed_options(parser) -> None:
+    """Options of C2SER's speed at scale (`load_c2ser`): encoder arithmetic, torch.compile, a quantized LLM."""
+    group = parser.add_argument_group("speed (GPU)")
+    group.add_argument("--encoder-precision", choices=("fp32", "tf32", "bf16"), default="fp32",
+                       help="arithmetic of the speech encoders: fp32 as released, tf32 (CUDA) or bf16 autocast, "
+                            "faster at an accuracy cost (docs/fidelity.md#precision)")
+    group.add_argument("--compile", action="store_true", help="torch.compile the speech encoders and the link")
+    group.add_argument("--quantize", choices=("4bit", "8bit"),
+                       help="load the language model quantized with bitsandbytes (CUDA GPU only)")
+
+
+def speed_options(args) -> dict:
+    return {"encoder_precision": args.encoder_precision, "compile_encoders": args.compile,
+            "quantization": args.quantize}
+
+
 def add_model(parser, help_text: str) -> None:
     parser.add_argument("--model", required=True, help=help_text)
     parser.add_argument("--cache-dir", help="Hugging Face cache folder (default: the standard one)")

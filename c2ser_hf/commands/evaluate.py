@@ -44,6 +44,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--api-key", help="key for a --judge URL")
     arguments.add_batch_size(parser, "clips, grouped by length,")
     arguments.add_answer_language(parser, dataset=True)
+    arguments.add_speed_options(parser)
     parser.add_argument("--device", default="cpu", help="cpu, cuda (one GPU per process under torchrun), cuda:N")
     parser.add_argument("--dtype", choices=arguments.DTYPES, default="float32",
                         help="dtype of the language model (encoders stay float32)")
@@ -72,6 +73,7 @@ def run(args) -> int:
             label_map=args.label_map, judge=args.judge, judge_model=args.judge_model, api_key=args.api_key,
             batch_size=args.batch_size, device=args.device, dtype=args.dtype, cache_dir=args.cache_dir,
             overwrite=args.overwrite, answer_language=args.answer_language,
+            model_options=arguments.speed_options(args),
         )
     if int(os.environ.get("RANK", "0")) != 0:  # one summary for a data-parallel run
         return 0

@@ -27,6 +27,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--max-new-tokens", type=arguments.positive_int,
                         help="answer length limit (default: the model's generation config, 400)")
     parser.add_argument("--greedy", action="store_true", help="greedy decoding instead of the model's default")
+    arguments.add_speed_options(parser)
     corpus = parser.add_argument_group("a whole dataset instead of files")
     corpus.add_argument("--dataset", metavar="D",
                         help="prepare-data or save_to_disk folder, or Hub id, of a dataset with an audio column")
@@ -51,7 +52,7 @@ def run(args) -> int:
     from ..model_loading import load_c2ser
 
     model, processor = load_c2ser(args.model, dtype=args.dtype, device=local_device(args.device),
-                                  cache_dir=args.cache_dir, command="predict")
+                                  cache_dir=args.cache_dir, command="predict", **arguments.speed_options(args))
     generate_kwargs = {"max_new_tokens": args.max_new_tokens} if args.max_new_tokens else {}
     if args.greedy:
         generate_kwargs.update(num_beams=1, do_sample=False)

@@ -62,7 +62,8 @@ def predict_dataset(
         split = corpus.split
     run = {"model": model.name_or_path, "revision": getattr(model.config, "_commit_hash", None), "mode": mode,
            "scores": scores, "generate_kwargs": generate_kwargs if mode is not None else None,
-           "answer_language": answer_language, "dataset": os.fspath(dataset), "config": config, "split": split}
+           "answer_language": answer_language, "encoder_precision": model.model.encoder_precision,
+           "dataset": os.fspath(dataset), "config": config, "split": split}
     done = sharded.start(out, run, overwrite, ranks)
 
     def auto(longest_samples: int) -> int:

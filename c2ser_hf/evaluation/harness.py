@@ -54,6 +54,7 @@ def evaluate_model(
     overwrite: bool = False,
     progress: bool = True,
     answer_language: str | None = None,
+    model_options: dict | None = None,
 ) -> dict:
     """Score each model (folder, Hub id or "official", or a loaded (model, processor or feature extractor) pair; a
     C2SER model or an audio classifier) on `split` of each dataset (a `prepare-data` folder, a Hub id with its
@@ -66,7 +67,8 @@ def evaluate_model(
     or null} for dataset and classifier labels the built-in wordings do not cover. `overwrite` discards earlier
     predictions in `out` instead of resuming them. `batch_size`: clips per batch, or "auto" (by the device's free
     memory, `c2ser_hf/batch_sizes.py`). `answer_language` ("en", "zh", or "dataset": each clip's `language` column)
-    restricts C2SER's emotion scores to that language's answers. Returns what `out/results.json` holds.
+    restricts C2SER's emotion scores to that language's answers. `model_options`: keywords of `load_c2ser` for the
+    C2SER models named (quantization, encoder_precision, compile_encoders). Returns what `out/results.json` holds.
     """
     ranks = Ranks()
     out, started = Path(out), time.monotonic()
@@ -90,7 +92,7 @@ def evaluate_model(
             runner = runner_for(*model, mode, decoding, max_new_tokens, label_map)
         else:
             runner = load_runner(model, resolved, mode, decoding, max_new_tokens, label_map, ranks.device(device),
-                                 dtype, cache_dir)
+                                 dtype, cache_dir, model_options)
         model = {"model": value, "path": runner.model.name_or_path, "revision": model_revision(runner.model),
                  "settings": runner.settings}
         described.append(model)
@@ -106,7 +108,8 @@ def evaluate_model(
     if ranks.rank == 0:
         settings = {"mode": mode, "decoding": decoding, "max_new_tokens": max_new_tokens, "batch_size": batch_size,
                     "split": split, "label_column": label_column, "judge": reader.identity if reader else None,
-                    "processes": ranks.world, "device": device, "answer_language": answer_language}
+                    "processes": ranks.world, "device": device, "answer_language": answer_language,
+                    "model_options": model_options}
         results = _write_results(out, entries, described, settings, time.monotonic() - started)
     ranks.barrier()
     ranks.close()

@@ -39,13 +39,14 @@ def check_model(value: str, cache_dir=None):
 
 def load_runner(value: str, resolved, mode: str = "scores", decoding: str = "official",
                 max_new_tokens: int | None = None, label_map: dict | None = None, device: str = "cpu",
-                dtype="float32", cache_dir=None):
+                dtype="float32", cache_dir=None, model_options: dict | None = None):
     """A runner for the model `value` that `check_model` resolved: a C2SER folder or Hub id or "official" (the
     released C2SER, converted once), or an audio-classification model."""
     from ..model_loading import ModelInputError, load_c2ser
 
     if resolved is None or resolved.config["model_type"] == "c2ser":
-        model, processor = load_c2ser(value, dtype=dtype, device=device, cache_dir=cache_dir, command="evaluate")
+        model, processor = load_c2ser(value, dtype=dtype, device=device, cache_dir=cache_dir, command="evaluate",
+                                      **(model_options or {}))
         return runner_for(model, processor, mode, decoding, max_new_tokens, label_map)
     import torch
     from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
