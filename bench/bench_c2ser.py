@@ -6,8 +6,10 @@
 Prints times and ratios (>1 means the first-named path is slower):
   1. 8 clips of 2-9 s, greedy, exactly --new-tokens new tokens each (min = max, so EOS cannot shorten one path):
      processor + generate one clip at a time vs all 8 as one batch, and whether both give the same tokens;
-  2. the same 8 clips as one prepared batch: `emotion_probabilities` vs `generate` with the released decoding scaled
-     to the bench (4 beams, repetition penalty 1.05, --new-tokens tokens) and vs greedy;
+  2. the same 8 clips as one prepared batch: `emotion_probabilities` (both answer languages, and one) vs greedy
+     (target: scores <= 1.0x a greedy answer, goal 0.5x), vs one prefill (goal <= 2x), vs `generate` with the released
+     decoding scaled to the bench (4 beams, repetition penalty 1.05, --new-tokens tokens); and the probabilities of
+     the scoring this package had before (tests/helpers/reference_scoring.py, timed once) against today's;
   3. the released size built on the meta device: parameters and bf16 / fp32 memory per part, LoRA r=8 computed from
      the layer shapes, against the element counts of the official checkpoint. Checks that fail there end the run
      with status 1.
@@ -22,19 +24,25 @@ loading and the peaks of [1] and [2] are printed. Ends with one JSON line (`SUMM
 import argparse
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from c2ser_hf.model_sizes import c2ser_config
 from c2ser_hf.modeling import C2SERForConditionalGeneration
+from c2ser_hf.modeling.continuation_scoring import tree_size
 from c2ser_hf.new_model import build_random_c2ser
 from c2ser_hf.tiny_tokenizer import build_tiny_qwen2_tokenizer
 from summary import emit
 from timing import timed
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "helpers"))
+from reference_scoring import reference_probabilities  # noqa: E402
+
 SMALL_LLM_TARGET = 50_000_000
 BATCHING_TARGET = 2.0
+SCORES_TARGET, SCORES_GOAL = 1.0, 0.5  # scores / a greedy answer of --new-tokens tokens
 LORA_RANK = 8
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "down_proj")
 # element counts of the released checkpoint, per part (its state dict built from the official code)
@@ -129,27 +137,53 @@ def bench_batching(model, processor, clips, device, greedy, repeats, sync, failu
                    greedy_batched_tok_s=round(tokens / t["batched"], 1), same_tokens_fraction=same / len(clips))
 
 
-def bench_scores(model, processor, clips, device, greedy, repeats, sync, summary):
+def bench_scores(model, processor, clips, device, greedy, repeats, sync, failures, summary):
+    """Scores (the prefix tree over all candidates, both languages and one) against a --new-tokens greedy answer, a
+    4-beam one and one prefill (prompt + speech through encoders and LLM); and the probabilities against the scoring
+    this package had before the prefix tree (tests/helpers/reference_scoring.py), run once."""
     inputs = processor(clips, mode="implicit").to(device)
     emotions, candidates = processor.emotion_candidates()
+    english = processor.emotion_candidates("en")
     new = greedy["max_new_tokens"]
     beams = dict(num_beams=4, do_sample=False, repetition_penalty=1.05, max_new_tokens=new, min_new_tokens=new)
     with torch.inference_mode():
-        t, _ = timed(
+        t, out = timed(
             {
                 "scores": lambda: model.emotion_probabilities(emotions, candidates, **inputs),
+                "scores_en": lambda: model.emotion_probabilities(*english, **inputs),
+                "prefill": lambda: model(**inputs, use_cache=True, logits_to_keep=1),
                 "beam": lambda: model.generate(**inputs, **beams),
                 "greedy": lambda: model.generate(**inputs, **greedy),
             },
             repeats,
             sync,
         )
+        sync()
+        started = time.perf_counter()
+        previous = reference_probabilities(model, emotions, candidates, **inputs)
+        sync()
+        previous_s = time.perf_counter() - started
+    diff = (out["scores"].float() - previous.float()).abs().max().item()
     lengths = [len(c) for c in candidates]
     print(f"[2] one prepared batch of 8: emotion_probabilities ({len(candidates)} candidates of "
-          f"{min(lengths)}-{max(lengths)} tokens) {t['scores']:.2f} s | generate 4 beams, rep. 1.05, {new} tokens "
-          f"{t['beam']:.2f} s (beam/scores = {t['beam'] / t['scores']:.2f}x) | greedy {t['greedy']:.2f} s "
-          f"(greedy/scores = {t['greedy'] / t['scores']:.2f}x)")
-    summary.update(scores_s=round(t["scores"], 3), beam4_s=round(t["beam"], 3), greedy_batch_s=round(t["greedy"], 3))
+          f"{min(lengths)}-{max(lengths)} tokens, {tree_size(candidates)} distinct tree tokens) {t['scores']:.2f} s | "
+          f"one language ({len(english[1])} candidates) {t['scores_en']:.2f} s | one prefill {t['prefill']:.2f} s | "
+          f"greedy {new} tokens {t['greedy']:.2f} s | 4 beams, rep. 1.05 {t['beam']:.2f} s")
+    ratio = t["scores"] / t["greedy"]
+    print(f"    scores/greedy = {ratio:.2f}x (target <= {SCORES_TARGET:.1f}x: {'met' if ratio <= SCORES_TARGET else 'NOT MET'}"
+          f", goal {SCORES_GOAL}x) | scores/prefill = {t['scores'] / t['prefill']:.2f}x (goal <= 2x) | one language: "
+          f"/greedy {t['scores_en'] / t['greedy']:.2f}x, /prefill {t['scores_en'] / t['prefill']:.2f}x | "
+          f"beam/scores = {t['beam'] / t['scores']:.2f}x")
+    print(f"    previous scoring (one run): {previous_s:.2f} s = {previous_s / t['scores']:.1f}x the prefix tree; "
+          f"probabilities max abs diff {diff:.2e} (target <= 1e-5: {'met' if diff <= 1e-5 else 'NOT MET'})")
+    if ratio > SCORES_TARGET:
+        failures.append(f"scores {ratio:.2f}x greedy > {SCORES_TARGET}x")
+    if diff > 1e-5:
+        failures.append(f"probabilities differ from the previous scoring by {diff:.2e}")
+    summary.update(scores_s=round(t["scores"], 3), scores_one_language_s=round(t["scores_en"], 3),
+                   prefill_s=round(t["prefill"], 3), beam4_s=round(t["beam"], 3), greedy_batch_s=round(t["greedy"], 3),
+                   scores_over_greedy=round(ratio, 3), scores_over_prefill=round(t["scores"] / t["prefill"], 3),
+                   previous_scores_s=round(previous_s, 3), probabilities_diff_vs_previous=diff)
 
 
 def persistent_buffers(modules) -> int:
@@ -253,7 +287,7 @@ def main():
     failures = []
     bench_batching(model, processor, clips, device, greedy, args.repeats, sync, failures, args.size, summary)
     summary["generate_peak_gib"] = cuda_peak_gib(device)
-    bench_scores(model, processor, clips, device, greedy, args.repeats, sync, summary)
+    bench_scores(model, processor, clips, device, greedy, args.repeats, sync, failures, summary)
     summary["scores_beam_peak_gib"] = cuda_peak_gib(device)
     if device.type == "cuda":
         print(f"    peak GiB allocated: [1] {summary['generate_peak_gib']}, [2] {summary['scores_beam_peak_gib']}")
