@@ -147,7 +147,10 @@ def main():
             size = c2ser_batch_size(model, processor, max(map(len, clips)), greedy if generating else None,
                                     not generating)
         size = int(size)
-        batches = len(plan_batches([len(c) for c in clips], size, padding_budget(device)))
+        # as run_inference plans them: by length, and by answer language when scoring in each clip's own
+        groups = [[c for c, lang in zip(clips, languages) if lang == g] for g in sorted(set(languages))] \
+            if mode == "scores-1lang" else [clips]
+        batches = sum(len(plan_batches([len(c) for c in group], size, padding_budget(device))) for group in groups)
         if cuda:
             torch.cuda.reset_peak_memory_stats(device)
         warm = min(size, len(clips))

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # The GPU check in one run, on a machine that has no network: carried wheels, then the package without a build, an
-# import check, the Emotion2Vec-S bench and the released-size C2SER bench (bf16 LLM), each under its own timeout so
-# that one failing or hanging does not stop the next. The log and both JSON summaries go to $OUT.
+# import check, the Emotion2Vec-S bench (fp32 strict, tf32, bf16), the released-size C2SER bench (bf16 LLM; scores vs
+# greedy vs one prefill), and corpus labelling at the released size on 1,400 clips with Emo-Emilia's duration spread
+# (per mode: wall time, clips/s, real-time factor, memory, roofline fraction), then the same with bf16 compiled
+# encoders; each under its own timeout so that one failing or hanging does not stop the next. The log and the JSON
+# summaries go to $OUT.
 #
-#   bash bench/device_check.sh              # on the device: cuda, size full (expect ~3 min on an H200)
-#   bash bench/device_check.sh cpu tiny     # a rehearsal anywhere
+#   bash bench/device_check.sh              # on the device: cuda, size full (expect ~8 min on an H100/H200)
+#   bash bench/device_check.sh cpu tiny 14  # a rehearsal anywhere (third argument: corpus clips)
+#   STEPS="inference compiled" bash bench/device_check.sh   # some steps only (e2v c2ser inference compiled), e.g.
+#                                                          # to split the run over two calls of 10 minutes
 #
 # Wheels: `.whl/*.whl` in the repository root (ignored by git, carried to the device), pinned where the device's
 # own versions do not do: transformers 5.24.0; for FunASR's reference emotion2vec funasr, omegaconf, kaldiio,
@@ -13,6 +18,8 @@ set -o pipefail
 export PYTHONUNBUFFERED=1
 DEVICE=${1:-cuda}
 SIZE=${2:-full}
+CLIPS=${3:-1400}
+STEPS=" ${STEPS:-e2v c2ser inference compiled} "
 PY=${PYTHON:-python3}
 OUT=${OUT:-/tmp/device_check_out}
 WORK=$(mktemp -d)
@@ -54,13 +61,30 @@ print('cuda:', torch.cuda.get_device_name() if torch.cuda.is_available() else 'n
         tail -n 5 "$WORK/funasr.log"
     fi
 
-    echo "== Emotion2Vec-S, fp32 ($(date -u +%H:%M:%S))"
-    timeout 90 "$PY" bench/bench_emotion2vec_s.py --device "$DEVICE" --repeats 15 $REFERENCE \
-        --summary "$OUT/emotion2vec_summary.json" 2>&1 | sed "/Please install torch_complex/d" \
-        || echo "FAILED Emotion2Vec-S bench (status $?)"
-
-    echo "== C2SER size $SIZE, bf16 LLM ($(date -u +%H:%M:%S))"
-    timeout 210 "$PY" bench/bench_c2ser.py --size "$SIZE" --device "$DEVICE" --dtype bfloat16 --repeats 3 \
-        --new-tokens 32 --summary "$OUT/c2ser_summary.json" || echo "FAILED C2SER bench (status $?)"
+    step() { [[ "$STEPS" == *" $1 "* ]]; }
+    if step e2v; then
+        echo "== Emotion2Vec-S, fp32 strict / tf32 / bf16 ($(date -u +%H:%M:%S))"
+        timeout 150 "$PY" bench/bench_emotion2vec_s.py --device "$DEVICE" --repeats 15 $REFERENCE \
+            --summary "$OUT/emotion2vec_summary.json" 2>&1 | sed "/Please install torch_complex/d" \
+            || echo "FAILED Emotion2Vec-S bench (status $?)"
+    fi
+    if step c2ser; then
+        echo "== C2SER size $SIZE, bf16 LLM ($(date -u +%H:%M:%S))"
+        timeout 210 "$PY" bench/bench_c2ser.py --size "$SIZE" --device "$DEVICE" --dtype bfloat16 --repeats 3 \
+            --new-tokens 20 --summary "$OUT/c2ser_summary.json" || echo "FAILED C2SER bench (status $?)"
+    fi
+    if step inference; then
+        echo "== corpus labelling, size $SIZE, $CLIPS clips, bf16 LLM, fp32 encoders ($(date -u +%H:%M:%S))"
+        timeout 240 "$PY" bench/bench_inference.py --size "$SIZE" --device "$DEVICE" --dtype bfloat16 \
+            --clips "$CLIPS" --batch-size auto --summary "$OUT/inference_summary.json" \
+            || echo "FAILED inference bench (status $?)"
+    fi
+    if step compiled; then
+        echo "== corpus labelling, bf16 compiled encoders, scores ($(date -u +%H:%M:%S))"
+        timeout 150 "$PY" bench/bench_inference.py --size "$SIZE" --device "$DEVICE" --dtype bfloat16 \
+            --clips "$CLIPS" --batch-size auto --modes scores --encoder-precision bf16 --compile \
+            --summary "$OUT/inference_bf16_compiled_summary.json" \
+            || echo "FAILED inference bench, bf16 compiled (status $?)"
+    fi
     echo "== done ($(date -u +%H:%M:%S))"
 } 2>&1 | tee "$OUT/log.txt"
