@@ -10,7 +10,8 @@ Prints times and ratios (>1 means the first-named path is slower):
      (target: scores <= 1.0x a greedy answer, goal 0.5x), vs one prefill (goal <= 2x), vs `generate` with the released
      decoding scaled to the bench (4 beams, repetition penalty 1.05, --new-tokens tokens); and the probabilities of
      the scoring this package had before (tests/helpers/reference_scoring.py, timed once) against today's;
-  3. the released size built on the meta device: parameters and bf16 / fp32 memory per part, LoRA r=8 computed from
+  3. the emotion probabilities with bf16 (and on CUDA tf32) encoders against fp32: the accuracy cost;
+  4. the released size built on the meta device: parameters and bf16 / fp32 memory per part, LoRA r=8 computed from
      the layer shapes, against the element counts of the official checkpoint. Checks that fail there end the run
      with status 1.
 Speed does not depend on the weights' values. Rounds alternate between the paths; each time is a median.
@@ -186,6 +187,25 @@ def bench_scores(model, processor, clips, device, greedy, repeats, sync, failure
                    previous_scores_s=round(previous_s, 3), probabilities_diff_vs_previous=diff)
 
 
+def bench_encoder_precision(model, processor, clips, device, summary):
+    """The accuracy cost of faster encoder arithmetic: emotion probabilities with the encoders in each precision
+    against fp32, on the same 8 clips (tf32 exists on CUDA only)."""
+    inputs = processor(clips, mode="implicit").to(device)
+    candidates = processor.emotion_candidates()
+    costs = {}
+    with torch.inference_mode():
+        exact = model.emotion_probabilities(*candidates, **inputs).float()
+        for precision in ("tf32", "bf16") if device.type == "cuda" else ("bf16",):
+            model.set_encoder_precision(precision)
+            fast = model.emotion_probabilities(*candidates, **inputs).float()
+            model.set_encoder_precision("fp32")
+            costs[precision] = {"max_abs_diff": (fast - exact).abs().max().item(),
+                                "same_argmax": int((fast.argmax(-1) == exact.argmax(-1)).sum())}
+    print("[3] encoders faster than fp32, emotion probabilities of the 8 clips against fp32: " + "; ".join(
+        f"{p} max abs diff {c['max_abs_diff']:.2e}, same label {c['same_argmax']}/8" for p, c in costs.items()))
+    summary["encoder_precision_cost"] = costs
+
+
 def persistent_buffers(modules) -> int:
     return sum(
         buffer.numel()
@@ -229,7 +249,7 @@ def bench_accounting(failures):
         "LoRA r=8 q/k/v/o/gate/down (analytic)": (OFFICIAL_LORA, "LoRA"),
     }
     text = model.config.text_config
-    print(f"[3] released size on meta (text: hidden {text.hidden_size}, {text.num_hidden_layers} layers, "
+    print(f"[4] released size on meta (text: hidden {text.hidden_size}, {text.num_hidden_layers} layers, "
           f"FFN {text.intermediate_size}, vocab {text.vocab_size}); elements = params + persistent buffers; GB = 1e9 B")
     print(f"    {'part':39s}{'params':>15s}{'buffers':>11s}{'bf16 GB':>9s}{'fp32 GB':>9s}   official elements")
     for name, (params, buffers) in rows.items():
@@ -289,6 +309,7 @@ def main():
     summary["generate_peak_gib"] = cuda_peak_gib(device)
     bench_scores(model, processor, clips, device, greedy, args.repeats, sync, failures, summary)
     summary["scores_beam_peak_gib"] = cuda_peak_gib(device)
+    bench_encoder_precision(model, processor, clips, device, summary)
     if device.type == "cuda":
         print(f"    peak GiB allocated: [1] {summary['generate_peak_gib']}, [2] {summary['scores_beam_peak_gib']}")
     del model
