@@ -228,6 +228,21 @@ def test_label_map_excludes_and_renames(root, tmp_path):
     assert load_metric().compute(predictions=["anger"], references=["anger"])["wa"] == 1.0
 
 
+def test_each_clips_answer_language_and_automatic_batch_size(root, tmp_path):
+    """`answer_language="dataset"` scores each clip in its `language` column's answers: on the Chinese config, what
+    "zh" gives, and not what "en" gives."""
+    def probabilities(language):
+        path = tmp_path / language / "tiny" / "emo-emilia-zh-test" / "predictions.jsonl"
+        return {r["id"]: r["probabilities"] for r in map(json.loads, lines(path))}
+
+    for language in ("zh", "en", "dataset"):
+        results = evaluate_model(root / "tiny", root / "emo-emilia", tmp_path / language, configs="zh",
+                                 batch_size="auto", answer_language=language, progress=False)
+        assert results["settings"]["answer_language"] == language and results["results"][0]["clips"] == 7
+    own, english = probabilities("dataset"), probabilities("en")
+    assert own == probabilities("zh") and all(own[i] != english[i] for i in own)
+
+
 def test_any_labelled_dataset_and_a_clip_that_cannot_be_decoded(root, tmp_path, capsys):
     """A plain dataset (string labels in another column, no id or duration column, 44.1 kHz stereo) with one broken
     clip: the broken one is reported on its row and the others are scored."""
