@@ -11,6 +11,7 @@ from .modeling import (
     C2SERForConditionalGeneration,
     C2SERModel,
     Emotion2VecSConfig,
+    Emotion2VecSForPreTraining,
     Emotion2VecSForSequenceClassification,
     Emotion2VecSModel,
 )
@@ -27,5 +28,6 @@ __all__ = [
     "Emotion2VecSConfig",
     "Emotion2VecSModel",
     "Emotion2VecSForSequenceClassification",
+    "Emotion2VecSForPreTraining",
     "Emotion2VecSFeatureExtractor",
 ]

@@ -4,6 +4,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .commands import pretrain_emotion2vec, probe
 from .model_sizes import SIZES
 from .modeling.configuration_emotion2vec_s import UTTERANCE_SOURCES
 
@@ -16,7 +17,8 @@ def _convert_emotion2vec(args) -> int:
         path = Path(args.labels)
         labels = path.read_text(encoding="utf-8").split() if path.is_file() else args.labels.split(",")
     report = convert_emotion2vec(
-        args.checkpoint, args.out, labels=labels, normalize_waveform=args.normalize_waveform, overwrite=args.overwrite
+        args.checkpoint, args.out, labels=labels, normalize_waveform=args.normalize_waveform, overwrite=args.overwrite,
+        keep_decoder=args.keep_decoder,
     )
     print(f"converted {report.tensors} tensors ({report.source_format}) into {report.model_class} at {args.out}")
     if report.dropped:
@@ -211,6 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="waveform layer norm in the feature extractor (default: the checkpoint's stored `normalize`)",
     )
+    e2v.add_argument("--keep-decoder", action="store_true",
+                     help="keep the pretraining decoder: an Emotion2VecSForPreTraining folder to continue pretraining")
     e2v.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     e2v.set_defaults(func=_convert_emotion2vec)
     c2ser = kinds.add_parser("c2ser", help="the official C2SER_llm.pt (wenet) with its Emotion2Vec-S checkpoint")
@@ -320,6 +324,12 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_argument("--token", help="Hub token (default: the logged-in one)")
     prepare.add_argument("--endpoint", help="Hub endpoint (default: huggingface.co or HF_ENDPOINT)")
     prepare.set_defaults(func=_prepare_data)
+
+    for name, module in (("pretrain-emotion2vec", pretrain_emotion2vec), ("probe", probe)):
+        command = commands.add_parser(name, help=module.HELP, description=module.__doc__,
+                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(command)
+        command.set_defaults(func=module.run)
     return parser
 
 

@@ -6,6 +6,7 @@ from transformers import (
     AutoModel,
     AutoModelForAudioClassification,
     AutoModelForMultimodalLM,
+    AutoModelForPreTraining,
     AutoProcessor,
 )
 from transformers.pipelines import PIPELINE_REGISTRY
@@ -15,6 +16,7 @@ from .modeling import (
     C2SERForConditionalGeneration,
     C2SERModel,
     Emotion2VecSConfig,
+    Emotion2VecSForPreTraining,
     Emotion2VecSForSequenceClassification,
     Emotion2VecSModel,
 )
@@ -28,6 +30,7 @@ def register_auto_classes() -> None:
     AutoConfig.register(Emotion2VecSConfig.model_type, Emotion2VecSConfig, exist_ok=True)
     AutoModel.register(Emotion2VecSConfig, Emotion2VecSModel, exist_ok=True)
     AutoModelForAudioClassification.register(Emotion2VecSConfig, Emotion2VecSForSequenceClassification, exist_ok=True)
+    AutoModelForPreTraining.register(Emotion2VecSConfig, Emotion2VecSForPreTraining, exist_ok=True)
     AutoFeatureExtractor.register(Emotion2VecSConfig, Emotion2VecSFeatureExtractor, exist_ok=True)
     AutoConfig.register(C2SERConfig.model_type, C2SERConfig, exist_ok=True)
     AutoModel.register(C2SERConfig, C2SERModel, exist_ok=True)
@@ -43,6 +46,7 @@ def register_auto_classes() -> None:
     Emotion2VecSConfig.register_for_auto_class("AutoConfig")
     Emotion2VecSModel.register_for_auto_class("AutoModel")
     Emotion2VecSForSequenceClassification.register_for_auto_class("AutoModelForAudioClassification")
+    Emotion2VecSForPreTraining.register_for_auto_class("AutoModelForPreTraining")
     Emotion2VecSFeatureExtractor.register_for_auto_class("AutoFeatureExtractor")
     C2SERConfig.register_for_auto_class("AutoConfig")
     C2SERModel.register_for_auto_class("AutoModel")

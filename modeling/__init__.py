@@ -9,6 +9,7 @@ from .modeling_emotion2vec_s import (
     Emotion2VecSModel,
     Emotion2VecSPreTrainedModel,
 )
+from .modeling_emotion2vec_s_pretraining import Emotion2VecSForPreTraining
 
 __all__ = [
     "C2SERConfig",
@@ -19,5 +20,6 @@ __all__ = [
     "Emotion2VecSConfig",
     "Emotion2VecSModel",
     "Emotion2VecSForSequenceClassification",
+    "Emotion2VecSForPreTraining",
     "Emotion2VecSPreTrainedModel",
 ]
