@@ -18,9 +18,12 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from accelerate import PartialState
+
     from ..emotion2vec_training import parse_recipe, pretrain
 
     pretraining_args, training_args = parse_recipe(args.config, args.set)
     out = pretrain(pretraining_args, training_args)
-    print(f"pretrained model in {out} (AutoModel loads its encoder; continue pretraining from it the same way)")
+    if PartialState().is_main_process:
+        print(f"pretrained model in {out} (AutoModel loads its encoder; continue pretraining from it the same way)")
     return 0

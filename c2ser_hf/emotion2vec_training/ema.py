@@ -12,7 +12,7 @@ def ema_decay(step: int, start: float, end: float, anneal_steps: int) -> float:
 
 class EMATeacherCallback(TrainerCallback):
     """After optimizer step n (`state.global_step` = n): teacher <- d_n * teacher + (1 - d_n) * student, with
-    d_n = `ema_decay(n, start, end, anneal_steps)`; no update once the decay reaches 1. Logs `ema_decay`."""
+    d_n = `ema_decay(n, start, end, anneal_steps)`; no update once the decay reaches 1."""
 
     def __init__(self, start: float = 0.999, end: float = 0.99999, anneal_steps: int = 20000):
         self.start, self.end, self.anneal_steps = start, end, anneal_steps
@@ -22,7 +22,3 @@ class EMATeacherCallback(TrainerCallback):
         self.decay = ema_decay(state.global_step, self.start, self.end, self.anneal_steps)
         if self.decay < 1:
             getattr(model, "module", model).update_teacher(self.decay)
-
-    def on_log(self, args, state, control, logs=None, **kwargs):
-        if logs is not None and "loss" in logs:
-            logs["ema_decay"] = self.decay

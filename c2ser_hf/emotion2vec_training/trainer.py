@@ -3,12 +3,14 @@
 import torch
 from transformers import Trainer
 
+from .ema import EMATeacherCallback
+
 LOSSES = ("frame_loss", "utterance_loss", "category_loss")
 
 
 class Emotion2VecPretrainer(Trainer):
-    """`Trainer` that logs L_frm, L_utt and L_cate (means over the logging interval and the ranks) beside `loss`,
-    and, like data2vec 2.0, exempts biases, 1-D tensors (norms) and the ALiBi scales from weight decay."""
+    """`Trainer` that logs L_frm, L_utt and L_cate (means over the logging interval and the ranks) and the EMA
+    decay beside `loss`, and, like data2vec 2.0, exempts biases, 1-D tensors (norms) and the ALiBi scales from weight decay."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -28,6 +30,9 @@ class Emotion2VecPretrainer(Trainer):
             logs.update({name: round(value, 6) for name, value in zip(LOSSES, means.tolist())})
             self._loss_sums.zero_()
             self._loss_count = 0
+            for callback in self.callback_handler.callbacks:
+                if isinstance(callback, EMATeacherCallback):
+                    logs["ema_decay"] = callback.decay
         super().log(logs, start_time)
 
     def get_decay_parameter_names(self, model) -> list[str]:
