@@ -57,7 +57,7 @@ def probe(models: list[str], datasets: list[str], out_dir: str | os.PathLike, fo
 
     Per fold: the head is trained on the fold's train split minus a held-out `validation_fraction` (or on its
     `validation` split when it has one), the epoch with the best validation UA is kept, and it is scored on the
-    test split. Features of every clip are computed once per model and cached under `cache_dir` (default
+    test split (its predictions are kept in the results). Features of every clip are computed once per model and cached under `cache_dir` (default
     `out_dir/features`). Writes `results.json` (one entry per model, dataset, fold and head) and `results.md`.
     `metric`: an object with `compute(predictions, references)` giving `wa`, `ua`, `macro_f1`; by default the
     package's evaluation metric module."""
@@ -108,14 +108,15 @@ def probe(models: list[str], datasets: list[str], out_dir: str | os.PathLike, fo
                 def selection_score(predicted, references):
                     return score([classes[i] for i in predicted], [classes[i] for i in references])["ua"]
 
-                trained = train_head(head, data["train"], data["validation"], len(classes), selection_score,
+                trained = train_head(head, data["train"][:2], data["validation"][:2], len(classes), selection_score,
                                      epochs=epochs, learning_rate=learning_rate, batch_size=batch_size, seed=seed)
-                test_features, test_labels = data["test"]
-                predicted = predict(trained, test_features)
+                test_features, test_labels, test_ids = data["test"]
+                predicted = [classes[i] for i in predict(trained, test_features)]
+                references = [classes[i] for i in test_labels]
                 results[f"{model_name} | {dataset} | {fold} | {head}"] = {
                     "model": model_name, "dataset": dataset, "fold": fold, "head": head,
-                    "test_clips": len(test_labels),
-                    **score([classes[i] for i in predicted], [classes[i] for i in test_labels]),
+                    **score(predicted, references),
+                    "ids": test_ids, "predictions": predicted, "references": references,
                 }
                 _write_json(results_path, {"settings": settings, "results": results, "failed": failures})
     tables = markdown_tables(results)
@@ -126,13 +127,14 @@ def probe(models: list[str], datasets: list[str], out_dir: str | os.PathLike, fo
 
 
 def _fold_features(parts, labels, classes, cache, failed, layer_norm, validation_fraction, seed) -> dict:
-    """{train, validation, test: (feature tensors, label indices)} of one fold, leaving out clips that failed."""
+    """{train, validation, test: (feature tensors, label indices, clip ids)} of one fold, leaving out clips that
+    failed."""
 
     def load(split, names, indices):
         ids = list(split["id"])
         kept = [i for i in indices if ids[i] not in failed]
         features = [clip_features(cache.load(ids[i]), layer_norm) for i in kept]
-        return features, np.array([classes.index(names[i]) for i in kept], dtype=np.int64)
+        return features, np.array([classes.index(names[i]) for i in kept], dtype=np.int64), [ids[i] for i in kept]
 
     train = parts["train"]
     data = {"test": load(parts["test"], labels["test"], range(parts["test"].num_rows))}
