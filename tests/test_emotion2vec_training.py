@@ -178,3 +178,31 @@ def test_recipe_errors_name_the_field(tmp_path):
     assert training.lr_scheduler_type == "cosine" and training.gradient_accumulation_steps == 2
     assert training.max_steps == 7 and pretraining.config_overrides == {
         "utterance_loss_weight": 0.1, "category_loss_weight": 100.0}
+
+
+def test_streamed_corpora_mix_labelled_and_unlabelled_clips(corpora):
+    from c2ser_hf.emotion2vec_training import load_pretraining_dataset
+
+    entries = [{"path": str(corpora / "esd"), "name": "c2ser"},
+               {"path": "audiofolder", "data_dir": str(corpora / "unlabelled"), "label_column": None}]
+    streamed = list(load_pretraining_dataset(entries, streaming=True))
+    in_memory = load_pretraining_dataset(entries)
+    assert len(streamed) == in_memory.num_rows == 26
+    assert sorted(row["labels"] for row in streamed) == sorted(in_memory["labels"])
+    assert sorted(set(in_memory["labels"])) == [-100, 0, 1, 2, 3, 4]  # ESD's five emotions, unlabelled clips
+    with pytest.raises(ValueError, match="no label column 'mood'"):
+        load_pretraining_dataset([{"path": str(corpora / "esd"), "name": "c2ser", "label_column": "mood"}])
+
+
+def test_collator_crops_by_clip_and_leaves_out_bad_clips(caplog):
+    collate = PretrainingCollator(Emotion2VecSFeatureExtractor(do_normalize=True), max_seconds=0.5, seed=3)
+    long = np.random.default_rng(0).normal(0, 0.1, 16000).astype(np.float32)
+    rows = [{"audio": {"array": long, "sampling_rate": 16000}, "labels": 2},
+            {"audio": {"array": np.zeros(100, np.float32), "sampling_rate": 16000}, "labels": 1},
+            {"audio": {"array": long[:6000], "sampling_rate": 16000}, "labels": -100}]
+    first, second = collate(rows), collate(rows)
+    assert first["input_values"].shape == (2, 8000) and first["labels"].tolist() == [2, -100]
+    assert torch.equal(first["input_values"], second["input_values"])  # the crop depends on the clip only
+    assert "batch item 1" in caplog.text and "fewer than the minimum" in caplog.text
+    with pytest.raises(ValueError, match="no usable clip"):
+        collate(rows[1:2])

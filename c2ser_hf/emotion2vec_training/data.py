@@ -65,8 +65,11 @@ def load_dataset_entry(entry: dict, streaming: bool = False):
             return {"labels": emotion_index(row[label_column], names, source) if label_column else UNLABELLED}
 
         keep = [audio_column] + ([label_column] if label_column else [])
-        dataset = dataset.select_columns(keep).map(relabel)
-        dataset = dataset.select_columns([audio_column, "labels"])
+        features = datasets.Features({audio_column: dataset.features[audio_column], "labels": datasets.Value("int64")})
+        # declared features: the mapped rows are not re-inferred (a decoded audio value cannot be)
+        dataset = dataset.select_columns(keep).map(
+            relabel, remove_columns=[label_column] if label_column else None, features=features
+        )
     else:
         values = dataset[label_column] if label_column else [None] * len(dataset)
         labels = [emotion_index(value, names, source) for value in values]
@@ -77,15 +80,15 @@ def load_dataset_entry(entry: dict, streaming: bool = False):
 
 
 def load_pretraining_dataset(entries: list[dict], streaming: bool = False, seed: int = 0):
-    """All recipe entries as one dataset: concatenated (the Trainer shuffles it), or interleaved and buffer-shuffled
-    when streaming."""
+    """All recipe entries as one dataset: concatenated (the Trainer shuffles it), or, when streaming, interleaved
+    (each clip once) and buffer-shuffled."""
     import datasets
 
     if not entries:
         raise ValueError("the recipe names no datasets")
     parts = [load_dataset_entry(entry, streaming) for entry in entries]
     if streaming:
-        mixed = datasets.interleave_datasets(parts, stopping_strategy="all_exhausted", seed=seed)
+        mixed = datasets.interleave_datasets(parts, stopping_strategy="all_exhausted_without_replacement", seed=seed)
         return mixed.shuffle(seed=seed, buffer_size=1000)
     labels = datasets.Value("int64")
     return datasets.concatenate_datasets([part.cast_column("labels", labels) for part in parts])

@@ -39,6 +39,7 @@ def load_pretraining_model(args: Emotion2VecPretrainingArguments):
 def pretrain(args: Emotion2VecPretrainingArguments, training_args) -> Path:
     """Train, resuming from the last checkpoint in `output_dir` when there is one; save the model (student, decoder
     and teacher: `AutoModel` loads the encoder from it) and its feature extractor to `output_dir`. Returns it."""
+    from transformers.integrations import is_deepspeed_zero3_enabled
     from transformers.trainer_utils import get_last_checkpoint
 
     from .data import PretrainingCollator, load_pretraining_dataset
@@ -47,9 +48,15 @@ def pretrain(args: Emotion2VecPretrainingArguments, training_args) -> Path:
 
     if args.streaming and training_args.max_steps <= 0:
         raise ValueError("streaming corpora have no length: set max_steps")
+    if is_deepspeed_zero3_enabled():
+        raise ValueError("DeepSpeed ZeRO-3 is not supported (the EMA teacher update needs whole parameters); "
+                         "use ZeRO-2, which shards the optimizer state and gradients")
     # the collator reads the `audio` column, which the model's forward does not take
     training_args.remove_unused_columns = False
     model, extractor = load_pretraining_model(args)
+    if training_args.deepspeed and model.config.layerdrop > 0:
+        raise ValueError("with DeepSpeed, set config_overrides: {layerdrop: 0}: LayerDrop makes the ranks skip "
+                         "different blocks, which DeepSpeed's gradient reduction cannot take")
     dataset = load_pretraining_dataset(args.datasets, streaming=args.streaming, seed=training_args.seed)
     trainer = Emotion2VecPretrainer(
         model=model,
