@@ -105,10 +105,10 @@ def test_probe_two_encoders_two_folds_two_heads(setup, tmp_path):
 
 
 def test_cached_frames_equal_the_encoders_output(setup, tmp_path):
-    from c2ser_hf.probe import load_encoder
+    from c2ser_hf.model_loading import load_audio_encoder
 
     for name in ("e2v", "wavlm"):
-        model, extractor = load_encoder(str(setup / name))
+        model, extractor = load_audio_encoder(str(setup / name))
         rng = np.random.default_rng(1)
         waveforms = [rng.normal(0, 0.1, n).astype(np.float32) for n in (7000, 4000, 9100)]
         got = dict(frame_features(model, extractor, waveforms, max_batch_size=3))

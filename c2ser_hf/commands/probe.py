@@ -7,6 +7,8 @@ macro-F1 by the evaluation metric module, averaged over folds in a Markdown tabl
 speech encoder (WavLM, HuBERT, data2vec, ...) can be probed beside Emotion2Vec-S as a baseline.
 """
 
+from . import arguments
+
 HELP = "EmoBox-style probe: frozen features, a small head per fold, WA/UA/F1 per corpus"
 
 
@@ -15,20 +17,19 @@ def add_arguments(parser) -> None:
                         help="encoder folder or Hub id (repeatable: Emotion2Vec-S and baselines in one table)")
     parser.add_argument("--dataset", action="append", required=True,
                         help="dataset folder from prepare-data, or Hub id with id/audio/emotion columns (repeatable)")
-    parser.add_argument("--folds", nargs="+", help="configs to run (default: every fold_<k>, else the default config)")
+    parser.add_argument("--folds", nargs="+", help="configs to run (default: every fold_<k>, else the first config)")
     parser.add_argument("--heads", nargs="+", choices=("paper", "emotion2vec"), default=["paper", "emotion2vec"],
-                        help="paper: 3 FC layers over pooled features; emotion2vec: Linear-ReLU-pool-Linear "
-                             "(default: both)")
+                        help="paper: 3 FC layers over pooled features; emotion2vec: Linear-ReLU-pool-Linear")
     parser.add_argument("--out", required=True, help="output folder: results.json, results.md, features/")
     parser.add_argument("--cache-dir", help="feature cache (default: OUT/features)")
-    parser.add_argument("--epochs", type=int, default=100, help="head training epochs (default: 100)")
-    parser.add_argument("--lr", type=float, default=5e-4, help="Adam learning rate (default: 5e-4)")
-    parser.add_argument("--batch-size", type=int, default=128, help="clips per head training step (default: 128)")
+    parser.add_argument("--epochs", type=arguments.positive_int, default=100, help="head training epochs")
+    parser.add_argument("--lr", type=arguments.positive_float, default=5e-4, help="Adam learning rate of the heads")
+    parser.add_argument("--batch-size", type=arguments.positive_int, default=128, help="clips per head training step")
     parser.add_argument("--no-layer-norm", action="store_true",
                         help="skip EmoBox's per-clip layer norm of the features")
-    parser.add_argument("--label-column", default="emotion", help="label column (default: emotion)")
-    parser.add_argument("--device", default="cpu", help="device of the encoders (default: cpu)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the heads and validation split (default: 0)")
+    parser.add_argument("--label-column", default="emotion", help="label column of the datasets")
+    arguments.add_device(parser)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the heads and of the validation split")
 
 
 def run(args) -> int:
@@ -40,7 +41,7 @@ def run(args) -> int:
         label_column=args.label_column, device=args.device, seed=args.seed,
     )
     for source, failed in report["failed"].items():
-        for clip_id, reason in failed.items():
+        for reason in failed.values():
             print(f"left out ({source}): {reason}")
     print(report["tables"])
     return 0

@@ -13,19 +13,20 @@ def load_pretraining_model(args: Emotion2VecPretrainingArguments):
     from `model_config`."""
     from transformers import set_seed
 
+    from ..model_loading import resolve_model
     from ..modeling import Emotion2VecSConfig, Emotion2VecSForPreTraining
     from ..processing import Emotion2VecSFeatureExtractor
 
     if args.model is not None:
         if args.model_config:
             raise ValueError("give either model (a folder or Hub id) or model_config (a new model), not both")
+        resolved = resolve_model(args.model, "emotion2vec_s", "pretraining needs an Emotion2Vec-S / emotion2vec model")
+        hub = resolved.hub_kwargs(None, None, None)
         try:
-            model = Emotion2VecSForPreTraining.from_pretrained(args.model, **args.config_overrides)
-            extractor = Emotion2VecSFeatureExtractor.from_pretrained(args.model)
-        except OSError as error:
-            raise ValueError(f"model {args.model!r}: {' '.join(str(error).split())}") from error
-        if model.config.model_type != "emotion2vec_s":
-            raise ValueError(f"model {args.model!r} is a {model.config.model_type!r} model, not emotion2vec_s")
+            model = Emotion2VecSForPreTraining.from_pretrained(resolved.target, **hub, **args.config_overrides)
+            extractor = Emotion2VecSFeatureExtractor.from_pretrained(resolved.target, **hub)
+        except (OSError, TypeError) as error:
+            raise ValueError(f"{args.model}: cannot be loaded: {' '.join(str(error).split())[:300]}") from None
     else:
         config = Emotion2VecSConfig(**{**(args.model_config or {}), **args.config_overrides})
         set_seed(0)  # the new model's initial weights do not depend on the run's seed

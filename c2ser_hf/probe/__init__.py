@@ -1,6 +1,6 @@
 """EmoBox-style probing of frozen speech encoders (`c2ser-hf probe`)."""
 
-from .features import FeatureCache, cache_features, frame_features, load_encoder
+from .features import FeatureCache, cache_features, frame_features
 from .heads import HEADS, FrameHead, PooledHead
 from .run import markdown_tables, probe
 
@@ -11,7 +11,6 @@ __all__ = [
     "PooledHead",
     "cache_features",
     "frame_features",
-    "load_encoder",
     "markdown_tables",
     "probe",
 ]

@@ -15,21 +15,6 @@ from ..extract_features import plan_batches
 from ..processing.audio_input import AudioInputError
 
 
-def load_encoder(name: str, device: str = "cpu"):
-    """(model, feature extractor) of an audio encoder folder or Hub id through the Auto classes, in eval mode: a
-    converted or pretrained Emotion2Vec-S, or any transformers speech encoder (WavLM, HuBERT, wav2vec 2.0, ...)."""
-    from transformers import AutoFeatureExtractor, AutoModel
-
-    import c2ser_hf  # noqa: F401  (registers Emotion2Vec-S with the Auto classes)
-
-    try:
-        model = AutoModel.from_pretrained(name)
-        extractor = AutoFeatureExtractor.from_pretrained(name)
-    except (OSError, ValueError) as error:
-        raise ValueError(f"model {name!r}: {' '.join(str(error).split())[:300]}") from error
-    return model.to(device).eval(), extractor
-
-
 class FeatureCache:
     """One `.npy` (frames, hidden) float16 file per clip id under `root`; each appears only when complete."""
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from ..processing.emotion_parsing import EMOTIONS
-from .features import FeatureCache, cache_features, load_encoder
+from ..model_loading import load_audio_encoder
+from .features import FeatureCache, cache_features
 from .folds import fold_names, label_names, load_fold, validation_split
 from .heads import HEADS
 from .train import clip_features, predict, train_head
@@ -95,7 +96,7 @@ def probe(models: list[str], datasets: list[str], out_dir: str | os.PathLike, fo
                        if f"{model_name} | {dataset} | {fold} | {head}" not in results]
             if not pending:
                 continue
-            model, extractor = load_encoder(model_name, device)
+            model, extractor = load_audio_encoder(model_name, device)
             cache = FeatureCache(cache_root / storage_key(model_name) / storage_key(dataset))
             failed = failures.setdefault(f"{model_name} | {dataset}", {})
             for parts in splits.values():
