@@ -14,7 +14,8 @@ def row_waveform(value, name: str, min_samples: int = 0) -> np.ndarray:
         except RuntimeError as error:
             detail = " ".join(str(error).split())[-160:]
             raise AudioInputError(f"{name}: could not be decoded as audio ({detail})") from error
-        return to_mono_16k(samples.data, samples.sample_rate, name=name, min_samples=min_samples)
+        # decoders give (channels, samples): average the channels here, where the layout is known
+        return to_mono_16k(samples.data.mean(0), samples.sample_rate, name=name, min_samples=min_samples)
     if isinstance(value, dict) and "array" in value:
         return to_mono_16k(value["array"], value.get("sampling_rate"), name=name, min_samples=min_samples)
     raise AudioInputError(f"{name}: expected a decoded audio value, got {type(value).__name__}")
