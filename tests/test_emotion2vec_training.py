@@ -206,3 +206,18 @@ def test_collator_crops_by_clip_and_leaves_out_bad_clips(caplog):
     assert "batch item 1" in caplog.text and "fewer than the minimum" in caplog.text
     with pytest.raises(ValueError, match="no usable clip"):
         collate(rows[1:2])
+
+
+def test_start_from_scratch_or_a_folder_of_the_right_kind(tmp_path):
+    from c2ser_hf.emotion2vec_training import Emotion2VecPretrainingArguments, load_pretraining_model
+
+    model, extractor = load_pretraining_model(Emotion2VecPretrainingArguments(
+        model_config=TINY, config_overrides={"category_loss_weight": 0.0}))
+    assert model.config.category_loss_weight == 0.0 and model.config.hidden_size == 32 and extractor.do_normalize
+    assert all(torch.equal(t, s) for t, s in zip(model.teacher.parameters(), model.emotion2vec_s.encoder.parameters()))
+    with pytest.raises(ValueError, match="not both"):
+        load_pretraining_model(Emotion2VecPretrainingArguments(model=str(tmp_path), model_config=TINY))
+    c2ser, processor = build_random_c2ser("tiny")
+    c2ser.save_pretrained(tmp_path / "c2ser")
+    with pytest.raises(ValueError, match="is a C2SER model; pretraining needs an Emotion2Vec-S"):
+        load_pretraining_model(Emotion2VecPretrainingArguments(model=str(tmp_path / "c2ser")))

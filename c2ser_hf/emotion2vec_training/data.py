@@ -11,12 +11,12 @@ import numpy as np
 import torch
 
 from ..dataset_audio import row_waveform
+from ..modeling.modeling_emotion2vec_s_pretraining import UNLABELLED
 from ..processing.audio_input import AudioInputError
 from ..processing.emotion_parsing import EMOTIONS
 
 logger = logging.getLogger(__name__)
 
-UNLABELLED = -100
 LOAD_KEYS = ("path", "name", "split", "data_dir", "data_files", "revision")
 
 
