@@ -132,3 +132,19 @@ def test_heads_shapes_and_masking():
         padded[~mask] = 99.0  # padding never reaches the pooled vector
         assert logits.shape == (3, 4) and torch.allclose(head(padded, mask), logits)
     assert len(PooledHead(8, 4).classifier.dense) == 2  # three fully connected layers
+
+
+def test_cli_scores_with_the_evaluation_metric_module(setup, tmp_path, capsys):
+    pytest.importorskip("c2ser_hf.evaluation", reason="the evaluation metric module (issue 13) is not merged yet")
+    from c2ser_hf.cli import main
+
+    args = ["probe", "--model", str(setup / "e2v"), "--dataset", str(setup / "corpus"), "--out", str(tmp_path),
+            "--epochs", "2", "--batch-size", "4", "--heads", "paper", "--folds", "fold_2"]
+    assert main(args) == 0
+    assert "| paper |" in capsys.readouterr().out
+    (entry,) = json.loads((tmp_path / "results.json").read_text())["results"].values()
+    expected = HandMetric().compute(entry["predictions"], entry["references"])
+    assert all(entry[name] == pytest.approx(expected[name], abs=1e-12) for name in ("wa", "ua", "macro_f1"))
+    assert main(["probe", "--model", str(tmp_path / "missing"), "--dataset", str(setup / "corpus"),
+                 "--out", str(tmp_path / "x")]) == 2
+    assert "missing: no such folder" in capsys.readouterr().err
