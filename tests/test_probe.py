@@ -147,4 +147,4 @@ def test_cli_scores_with_the_evaluation_metric_module(setup, tmp_path, capsys):
     assert all(entry[name] == pytest.approx(expected[name], abs=1e-12) for name in ("wa", "ua", "macro_f1"))
     assert main(["probe", "--model", str(tmp_path / "missing"), "--dataset", str(setup / "corpus"),
                  "--out", str(tmp_path / "x")]) == 2
-    assert "missing: no such folder" in capsys.readouterr().err
+    assert "missing: no such folder" in capsys.readouterr().err and not (tmp_path / "x").exists()

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..processing.emotion_parsing import EMOTIONS
-from ..model_loading import load_audio_encoder
+from ..model_loading import load_audio_encoder, resolve_model
 from .features import FeatureCache, cache_features
 from .folds import fold_names, label_names, load_fold, validation_split
 from .heads import HEADS
@@ -65,6 +65,9 @@ def probe(models: list[str], datasets: list[str], out_dir: str | os.PathLike, fo
     unknown = [head for head in heads if head not in HEADS]
     if unknown:
         raise ValueError(f"unknown head(s) {unknown}; choose from {list(HEADS)}")
+    for model_name in models:
+        resolve_model(model_name, None, "")  # a wrong name fails here, before any output exists
+    fold_lists = {dataset: fold_names(dataset, folds) for dataset in datasets}
     if metric is None:
         from ..evaluation import load_metric
 
@@ -86,7 +89,7 @@ def probe(models: list[str], datasets: list[str], out_dir: str | os.PathLike, fo
         return {name: float(values[name]) for name in SCORES}
 
     for dataset in datasets:
-        names = fold_names(dataset, folds)
+        names = fold_lists[dataset]
         splits = {fold: load_fold(dataset, fold, label_column) for fold in names}
         labels = {fold: {name: label_names(split, label_column) for name, split in parts.items()}
                   for fold, parts in splits.items()}
