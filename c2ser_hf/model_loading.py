@@ -53,19 +53,21 @@ def _hub_offline() -> bool:
     return bool(constants.HF_HUB_OFFLINE)
 
 
-def _cached_config(repo_id: str, cache_dir, revision) -> Path | None:
+def _cached_file(repo_id: str, filename: str, cache_dir, revision) -> Path | None:
     from huggingface_hub import try_to_load_from_cache
 
-    found = try_to_load_from_cache(repo_id, "config.json", cache_dir=cache_dir, revision=revision)
+    found = try_to_load_from_cache(repo_id, filename, cache_dir=cache_dir, revision=revision)
     return Path(found) if isinstance(found, str) else None
 
 
-def _hub_config(repo_id: str, cache_dir, revision, token) -> tuple[Path, bool]:
-    """config.json of a Hub repo and whether the Hub answered (False: the cached copy, the Hub being unreachable)."""
+def _hub_file(repo_id: str, filename: str, cache_dir, revision, token) -> tuple[Path, bool]:
+    """`filename` of a Hub repo and whether the Hub answered (False: the cached copy, the Hub being unreachable)."""
     from huggingface_hub import HfApi, hf_hub_download
-    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError, RevisionNotFoundError
+    from huggingface_hub.errors import (
+        EntryNotFoundError, GatedRepoError, RepositoryNotFoundError, RevisionNotFoundError,
+    )
 
-    cached = _cached_config(repo_id, cache_dir, revision)
+    cached = _cached_file(repo_id, filename, cache_dir, revision)
     if _hub_offline():
         if cached is None:
             raise ModelInputError(
@@ -88,21 +90,26 @@ def _hub_config(repo_id: str, cache_dir, revision, token) -> tuple[Path, bool]:
                 f"{repo_id}: cannot reach the Hub ({type(error).__name__}) and the model is not in the local cache"
             ) from None
         return cached, False
-    return Path(hf_hub_download(repo_id, "config.json", cache_dir=cache_dir, revision=revision, token=token)), True
+    try:
+        return Path(hf_hub_download(repo_id, filename, cache_dir=cache_dir, revision=revision, token=token)), True
+    except EntryNotFoundError:
+        raise ModelInputError(f"{repo_id}: the Hub repo has no {filename}, so it is not what is needed here") from None
 
 
 def resolve_model(
     value: str | os.PathLike,
     expected: str | tuple[str, ...] | None,
-    purpose: str,
+    purpose: str = "",
     cache_dir=None,
     revision: str | None = None,
     token: str | None = None,
     local_only: bool = False,
+    required_file: str = "config.json",
 ) -> ResolvedModel:
-    """Check that `value` names a model of the `expected` model type(s) (config.json's `model_type`; None: any)
-    without loading it. `purpose` completes the wrong-type message, e.g. "predict needs a C2SER model"; `local_only`: a folder, never
-    a Hub id. Raises `ModelInputError`."""
+    """Check that `value` names a model folder or Hub repo holding `required_file` (a JSON file) and, when `expected`
+    is given, whose config.json `model_type` is one of `expected` — without loading it. `purpose` completes the
+    wrong-type message, e.g. "predict needs a C2SER model"; `local_only`: a folder, never a Hub id. Raises
+    `ModelInputError`."""
     expected = (expected,) if isinstance(expected, str) else expected
     text = os.fspath(value).strip() if value is not None else ""
     if not text:
@@ -111,22 +118,22 @@ def resolve_model(
     offline_cache = False
     if path.exists():
         if not path.is_dir():
-            raise ModelInputError(f"{text}: is a file, not a model folder (give the folder holding config.json)")
-        config_path = path / "config.json"
+            raise ModelInputError(f"{text}: is a file, not a model folder (give the folder holding {required_file})")
+        config_path = path / required_file
         if not config_path.is_file():
-            raise ModelInputError(f"{text}: not a model folder: no config.json")
+            raise ModelInputError(f"{text}: not a model folder: no {required_file}")
         target = str(path)
     elif local_only or _looks_like_path(text):
         raise ModelInputError(f"{text}: no such folder")
     else:
-        config_path, online = _hub_config(text, cache_dir, revision, token)
+        config_path, online = _hub_file(text, required_file, cache_dir, revision, token)
         target, offline_cache = text, not online
     try:
         config = json.loads(config_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ModelInputError(f"{text}: config.json is not readable JSON ({error})") from None
+        raise ModelInputError(f"{text}: {required_file} is not readable JSON ({error})") from None
     if not isinstance(config, dict):
-        raise ModelInputError(f"{text}: config.json is not a JSON object")
+        raise ModelInputError(f"{text}: {required_file} is not a JSON object")
     model_type = config.get("model_type")
     if expected is not None and model_type not in expected:
         raise ModelInputError(f"{text}: is {_kind_name(model_type)}; {purpose}")
@@ -217,7 +224,7 @@ def load_audio_encoder(
 ):
     """(model in eval mode, feature extractor) of any speech encoder through `AutoModel` / `AutoFeatureExtractor`:
     Emotion2Vec-S (a pretraining folder gives its encoder) or a transformers one (WavLM, HuBERT, wav2vec 2.0, ...)."""
-    resolved = resolve_model(value, None, "", cache_dir, revision, token)
+    resolved = resolve_model(value, None, cache_dir=cache_dir, revision=revision, token=token)
     hub = resolved.hub_kwargs(cache_dir, revision, token)
     from transformers import AutoFeatureExtractor, AutoModel
 

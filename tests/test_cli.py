@@ -178,3 +178,22 @@ def test_light_checkpoint_whose_base_model_is_missing_names_it(models, tmp_path)
     result = run_cli("predict", models / "nothing.wav", "--model", light)
     assert result.returncode == 2
     assert f"{tmp_path / 'gone-base'}: no such folder" in result.stderr
+
+
+def test_other_model_valued_options_get_the_same_checks(models, tmp_path):
+    cases = [
+        (("new", "--out", tmp_path / "n", "--size", "full", "--tokenizer", tmp_path / "no-tokenizer"), "no such folder"),
+        (("new", "--out", tmp_path / "n", "--size", "full", "--tokenizer", models / "emotion2vec-s"),
+         "not a model folder: no tokenizer_config.json"),
+        (("convert", "c2ser", "--checkpoint", "x.pt", "--emotion2vec", "y.pt", "--out", tmp_path / "c",
+          "--base-model", models / "c2ser"), "is a C2SER model; the base model of C2SER is Qwen2"),
+        (("convert", "c2ser", "--checkpoint", "x.pt", "--emotion2vec", "y.pt", "--out", tmp_path / "c",
+          "--base-model", "Qwen/Not-Cached-Here"), "not in the local cache"),
+        (("build-cot", "--dataset", tmp_path, "--out", tmp_path / "o", "--llm", "./no-llm"), "no such folder"),
+    ]
+    for args, message in cases:
+        result = run_cli(*args, timeout=30)
+        assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert message in result.stderr, result.stderr
+        assert result.seconds < 5.0, (args, result.seconds)
+    assert not (tmp_path / "n").exists() and not (tmp_path / "c").exists() and not (tmp_path / "o").exists()

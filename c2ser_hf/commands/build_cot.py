@@ -34,6 +34,10 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     import json
 
+    from ..model_loading import resolve_model
+
+    if args.llm:  # checked before the audio and data stack is imported: a bad value fails at once
+        resolve_model(args.llm, None)
     from ..cot import EndpointDescriber, TransformersDescriber, build_cot
 
     describer = None

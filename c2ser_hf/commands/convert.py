@@ -62,6 +62,9 @@ def _emotion2vec(args) -> int:
 
 
 def _c2ser(args) -> int:
+    from ..model_loading import resolve_model
+
+    resolve_model(args.base_model, "qwen2", "the base model of C2SER is Qwen2 (e.g. Qwen/Qwen2-7B)")
     import torch
 
     from ..convert_c2ser import convert_c2ser

@@ -20,6 +20,10 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from ..model_loading import resolve_model
+
+    if args.tokenizer:
+        resolve_model(args.tokenizer, None, required_file="tokenizer_config.json")
     from ..new_model import write_random_c2ser, write_random_emotion2vec_s
 
     if args.architecture == "emotion2vec-s":

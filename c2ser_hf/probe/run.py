@@ -66,7 +66,7 @@ def probe(models: list[str], datasets: list[str], out_dir: str | os.PathLike, fo
     if unknown:
         raise ValueError(f"unknown head(s) {unknown}; choose from {list(HEADS)}")
     for model_name in models:
-        resolve_model(model_name, None, "")  # a wrong name fails here, before any output exists
+        resolve_model(model_name, None)  # a wrong name fails here, before any output exists
     fold_lists = {dataset: fold_names(dataset, folds) for dataset in datasets}
     if metric is None:
         from ..evaluation import load_metric
