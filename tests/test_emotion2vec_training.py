@@ -4,6 +4,7 @@
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -104,7 +105,7 @@ def corpora(tmp_path_factory):
     return root
 
 
-def launch(out: Path, corpora: Path, steps: int) -> subprocess.CompletedProcess:
+def launch(out: Path, corpora: Path, steps: int) -> None:
     overrides = {
         "model": str(corpora / "start"),
         "datasets": [{"path": str(corpora / "esd"), "name": "c2ser", "split": "train"},
@@ -118,9 +119,14 @@ def launch(out: Path, corpora: Path, steps: int) -> subprocess.CompletedProcess:
     for name, value in overrides.items():
         command += ["--set", f"{name}={json.dumps(value)}"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_DATASETS_CACHE": str(corpora / "hf-cache")}
-    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                               start_new_session=True)
+    try:
+        _, stderr = process.communicate(timeout=600)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)  # torchrun and both ranks
+        raise
+    assert process.returncode == 0, stderr[-3000:]
 
 
 def logged_losses(folder: Path) -> dict[int, tuple]:
