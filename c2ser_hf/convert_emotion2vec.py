@@ -21,6 +21,7 @@ from .modeling import (
     Emotion2VecSForSequenceClassification,
     Emotion2VecSModel,
 )
+from .option_error import option_error
 from .processing import Emotion2VecSFeatureExtractor
 
 AUDIO = "modality_encoders.AUDIO."
@@ -317,10 +318,11 @@ def convert_emotion2vec(
         }
     config = config_from_checkpoint(state_dict, model_cfg, **config_overrides)
     if keep_decoder and has_head:
-        raise ConversionError("keep_decoder: this checkpoint is a fine-tuned classifier (it has `proj`), not a "
-                              "pretraining checkpoint")
+        raise option_error(ConversionError, "{option}: this checkpoint is a fine-tuned classifier (it has `proj`), "
+                           "not a pretraining checkpoint", "keep_decoder=True", "--keep-decoder")
     if keep_decoder and not any(key.startswith(DECODER) for key in state_dict):
-        raise ConversionError("keep_decoder: the checkpoint holds no pretraining decoder (no `decoder.` tensors)")
+        raise option_error(ConversionError, "{option}: the checkpoint holds no pretraining decoder (no `decoder.` "
+                           "tensors)", "keep_decoder=True", "--keep-decoder")
     prefix = "emotion2vec_s." if has_head or keep_decoder else ""
     target, dropped = map_state_dict(state_dict, config, prefix)
     if has_head:
