@@ -4,19 +4,18 @@
 
 1. espeak-ng speaks neutral sentences with four "emotions" coded in pitch, rate and loudness (with per-clip jitter),
    in several voices: a labelled pretraining corpus plus unlabelled clips of random prosody, and a separate probe
-   corpus of other sentences and voices with two leave-one-voice-out folds (both through `prepare-data`).
+   corpus of other sentences and voices with four leave-one-voice-out folds (both through `prepare-data`).
 2. A small Emotion2Vec-S is pretrained from one random initialisation for `--steps` CPU steps twice, with and
    without L_cate (lambda_cate = 100 vs 0), through `pretrain()` (the Trainer, the EMA callback, the collator).
-3. The probe (the paper's 3-FC head) scores the untrained model and both pretrained ones on the probe corpus, and the
-   ratio of mean intra-class to mean inter-class cosine distance of the pooled features is measured (lower means
-   the classes are tighter and further apart).
+3. The probe (the paper's 3-FC head; batches of 16, the corpus being small) scores the untrained model and both
+   pretrained ones on the probe corpus, and the ratio of mean intra-class to mean inter-class cosine distance of the
+   pooled features is measured (lower means the classes are tighter and further apart).
 Prints UA (and WA) per model, the distance ratios, and one JSON line (`SUMMARY`). The three numbers come from one
-process, on the same data and initial weights.
+run, on the same data and initial weights. With `--work`, a rerun reuses the corpora and finished pretraining runs.
 """
 
 import argparse
 import json
-import random
 import subprocess
 import sys
 import tempfile
@@ -58,7 +57,7 @@ SENTENCES = [
     "She planted tomatoes near the fence.", "The clock in the hall stopped at midnight.",
 ]
 PRETRAIN_VOICES = ["en-us", "en-gb+f2", "en-029", "en-us+m3"]
-PROBE_VOICES = ["en-gb-scotland", "en-us+f3"]
+PROBE_VOICES = ["en-gb-scotland", "en-us+f3", "en-gb-x-rp", "en-gb-x-gbclan+f1"]
 SMALL = dict(
     hidden_size=64, num_hidden_layers=4, num_prenet_layers=1, num_attention_heads=4, intermediate_size=128,
     conv_dim=(64,) * 7, conv_pos_kernel_size=9, num_conv_pos_embeddings=2, num_conv_pos_embedding_groups=16,
@@ -140,19 +139,19 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(1)
     work = Path(args.work or tempfile.mkdtemp(prefix="e2v-pretraining-"))
-    rng = np.random.default_rng(0)
-    random.seed(0)
     start = time.time()
-    pretrain_source = emobox_corpus(work / "pretrain_src", "synthemo", PRETRAIN_VOICES, SENTENCES[:12], rng, False)
-    probe_source = emobox_corpus(work / "probe_src", "synthprobe", PROBE_VOICES, SENTENCES[12:], rng, True)
-    prepare_data("emobox", pretrain_source, work / "pretrain_corpus")
-    prepare_data("emobox", probe_source, work / "probe_corpus")
-    unlabelled = unlabelled_clips(work / "unlabelled", PRETRAIN_VOICES, SENTENCES[:12], rng)
-    print(f"corpora: 192 labelled + 48 unlabelled pretraining clips, 64 probe clips ({time.time() - start:.0f} s)")
-
-    torch.manual_seed(0)
-    Emotion2VecSForPreTraining(Emotion2VecSConfig(**SMALL)).save_pretrained(work / "untrained")
-    Emotion2VecSFeatureExtractor(do_normalize=True).save_pretrained(work / "untrained")
+    if not (work / "untrained").is_dir():
+        pretrain_source = emobox_corpus(work / "pretrain_src", "synthemo", PRETRAIN_VOICES, SENTENCES[:12],
+                                        np.random.default_rng(0), False)
+        unlabelled_clips(work / "unlabelled", PRETRAIN_VOICES, SENTENCES[:12], np.random.default_rng(1))
+        probe_source = emobox_corpus(work / "probe_src", "synthprobe", PROBE_VOICES, SENTENCES[12:],
+                                     np.random.default_rng(2), True)
+        prepare_data("emobox", pretrain_source, work / "pretrain_corpus")
+        prepare_data("emobox", probe_source, work / "probe_corpus")
+        torch.manual_seed(0)
+        Emotion2VecSForPreTraining(Emotion2VecSConfig(**SMALL)).save_pretrained(work / "untrained")
+        Emotion2VecSFeatureExtractor(do_normalize=True).save_pretrained(work / "untrained")
+    print(f"corpora: 192 labelled + 48 unlabelled pretraining clips, 128 probe clips ({time.time() - start:.0f} s)")
 
     from transformers import TrainingArguments
 
@@ -162,7 +161,7 @@ def main():
         pretraining = Emotion2VecPretrainingArguments(
             model=str(work / "untrained"), config_overrides={"category_loss_weight": weight},
             datasets=[{"path": str(work / "pretrain_corpus")},
-                      {"path": "audiofolder", "data_dir": str(unlabelled), "label_column": None}],
+                      {"path": "audiofolder", "data_dir": str(work / "unlabelled"), "label_column": None}],
             ema_decay=0.99, ema_end_decay=0.999, ema_anneal_end_step=args.steps,
         )
         training = TrainingArguments(
@@ -171,13 +170,14 @@ def main():
             max_grad_norm=0.0, logging_steps=25, save_strategy="no", use_cpu=True, report_to="none", seed=1,
             disable_tqdm=True, dataloader_num_workers=0,
         )
-        began = time.time()
-        pretrain(pretraining, training)
-        print(f"{name}: {args.steps} steps in {time.time() - began:.0f} s")
+        if not (out / "model.safetensors").is_file():
+            began = time.time()
+            pretrain(pretraining, training)
+            print(f"{name}: {args.steps} steps in {time.time() - began:.0f} s")
         runs[name] = out
 
     report = probe([str(path) for path in runs.values()], [str(work / "probe_corpus")], work / "probe",
-                   heads=("paper",), metric=Scores(), progress=False)
+                   heads=("paper",), batch_size=16, metric=Scores(), progress=False)
     print(report["tables"])
     results = report["results"]
     summary = {"steps": args.steps}
