@@ -27,7 +27,7 @@ UNLABELLED = -100
 
 
 def block_time_mask(frame_mask: torch.Tensor, prob: float, length: int) -> torch.Tensor:
-    """data2vec 2.0 block masking, (batch, frames) bool, True = masked. Per row with L real frames:
+    """data2vec 2.0 block masking (docs/emotion2vec-training.md#masking), (batch, frames) bool, True = masked. Per row with L real frames:
     `int(prob * L / length + U[0, 1))` (at least 1) span starts drawn without replacement among the first
     `L - length` frames, spans of `length` frames cut at L; then every row keeps a random subset of its masked frames
     so that all rows mask the same number (the student drops masked frames, so rows must stay equally long).
@@ -60,8 +60,9 @@ def masked_instance_norm(hidden: torch.Tensor, frame_mask: torch.Tensor, eps: fl
 
 
 def chunk_means(hidden: torch.Tensor, frame_mask: torch.Tensor, chunks: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Means over `chunks` consecutive equal parts of each clip's real frames: chunk k of a clip with L real frames
-    holds frames [k*L//chunks, (k+1)*L//chunks). Returns (batch, chunks, hidden) and a (batch, chunks) mask of the
+    """The utterance tokens' targets (docs/emotion2vec-training.md#utterance-loss): means over `chunks` consecutive
+    equal parts of each clip's real frames, chunk k of a clip with L real frames holding frames
+    [k*L//chunks, (k+1)*L//chunks). Returns (batch, chunks, hidden) and a (batch, chunks) mask of the
     chunks that hold at least one frame (all of them when L >= chunks)."""
     lengths = frame_mask.sum(-1)
     positions = torch.arange(frame_mask.shape[1], device=hidden.device)
@@ -73,7 +74,8 @@ def chunk_means(hidden: torch.Tensor, frame_mask: torch.Tensor, chunks: int) -> 
 
 
 def category_contrastive_loss(embeddings: torch.Tensor, labels: torch.Tensor, temperature: float) -> torch.Tensor:
-    """Supervised contrastive loss (Khosla et al.'s L_out, CLIP's InfoNCE with every same-label clip a positive) on
+    """L_cate (docs/emotion2vec-training.md#category-loss): supervised contrastive loss (Khosla et al.'s L_out, CLIP's
+    InfoNCE with every same-label clip a positive) on
     the labelled rows (label >= 0): cosine similarities / temperature; for each anchor with at least one positive,
     minus the mean over its positives of log softmax over all other labelled rows; averaged over those anchors.
     0 (still attached to the graph) when no labelled row has a positive."""
@@ -150,7 +152,7 @@ class Emotion2VecSDecoderBlock(nn.Module):
 class Emotion2VecSDecoder(nn.Module):
     """data2vec 2.0's 1-D decoder: conv blocks with a residual wherever the width is unchanged, then a linear
     projection back to the model width. Padded frames are zeroed before every block, so a padded batch decodes each
-    clip as it would alone."""
+    clip as it would alone (docs/emotion2vec-training.md#padding)."""
 
     def __init__(self, config: Emotion2VecSConfig):
         super().__init__()
