@@ -19,7 +19,7 @@ from c2ser_hf.modeling.modeling_emotion2vec_s_pretraining import (
 )
 
 from funasr_emotion2vec import build_funasr_model, save_fairseq, tiny_conf
-from test_helpers import randomized
+from test_helpers import pad, randomized, waves
 
 
 def tiny_config(**overrides):
@@ -31,20 +31,6 @@ def tiny_config(**overrides):
     )
     values.update(overrides)
     return Emotion2VecSConfig(**values)
-
-
-def waves(*lengths, seed=0):
-    rng = np.random.default_rng(seed)
-    return [torch.from_numpy(rng.normal(0, 0.1, n).astype(np.float32)) for n in lengths]
-
-
-def pad(items):
-    batch = torch.zeros(len(items), max(len(x) for x in items))
-    mask = torch.zeros(batch.shape, dtype=torch.long)
-    for i, x in enumerate(items):
-        batch[i, : len(x)] = x
-        mask[i, : len(x)] = 1
-    return batch, mask
 
 
 # ---- the losses by hand ----
