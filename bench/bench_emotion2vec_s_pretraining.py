@@ -117,20 +117,6 @@ def distance_ratio(cache: FeatureCache, ids: list[str], labels: list[str]) -> fl
     return (distance[same & off_diagonal].mean() / distance[~same].mean()).item()
 
 
-class Scores:
-    """WA, UA and macro-F1 for the probe's epoch choice and scores, computed here so the benchmark runs before the
-    package's metric module is installed beside it."""
-
-    def compute(self, predictions, references):
-        predictions, references = list(predictions), list(references)
-        classes = sorted(set(references) | set(predictions))
-        recall = [np.mean([p == c for p, r in zip(predictions, references) if r == c]) for c in set(references)]
-        f1 = [2 * sum(p == r == c for p, r in zip(predictions, references))
-              / (references.count(c) + predictions.count(c)) for c in classes]
-        return {"wa": np.mean([p == r for p, r in zip(predictions, references)]), "ua": np.mean(recall),
-                "macro_f1": np.mean(f1)}
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=300)
@@ -177,7 +163,7 @@ def main():
         runs[name] = out
 
     report = probe([str(path) for path in runs.values()], [str(work / "probe_corpus")], work / "probe",
-                   heads=("paper",), batch_size=16, metric=Scores(), progress=False)
+                   heads=("paper",), batch_size=16, progress=False)
     print(report["tables"])
     results = report["results"]
     summary = {"steps": args.steps}

@@ -188,9 +188,8 @@ def load_c2ser(
     return model.eval(), processor
 
 
-def _load_encoder(value, expected, purpose, model_class, device, cache_dir, revision, token):
-    """(model in eval mode, feature extractor) of an audio encoder checked by `resolve_model`."""
-    resolved = resolve_model(value, expected, purpose, cache_dir, revision, token)
+def _load_encoder(resolved: ResolvedModel, value, model_class, device, cache_dir, revision, token):
+    """(model in eval mode, feature extractor) of an audio encoder that `resolve_model` has checked."""
     hub = resolved.hub_kwargs(cache_dir, revision, token)
     from transformers import AutoFeatureExtractor
 
@@ -215,10 +214,12 @@ def load_emotion2vec_s(
     command: str = "this command",
 ):
     """(Emotion2VecSModel in eval mode, its feature extractor) for an Emotion2Vec-S / emotion2vec folder or Hub id."""
+    resolved = resolve_model(
+        value, "emotion2vec_s", f"{command} needs an Emotion2Vec-S model", cache_dir, revision, token
+    )
     from .modeling.modeling_emotion2vec_s import Emotion2VecSModel
 
-    return _load_encoder(value, "emotion2vec_s", f"{command} needs an Emotion2Vec-S model", Emotion2VecSModel, device,
-                         cache_dir, revision, token)
+    return _load_encoder(resolved, value, Emotion2VecSModel, device, cache_dir, revision, token)
 
 
 def load_audio_encoder(
@@ -230,6 +231,7 @@ def load_audio_encoder(
 ):
     """(model in eval mode, feature extractor) of any speech encoder through `AutoModel` / `AutoFeatureExtractor`:
     Emotion2Vec-S (a pretraining folder gives its encoder) or a transformers one (WavLM, HuBERT, wav2vec 2.0, ...)."""
+    resolved = resolve_model(value, None, cache_dir=cache_dir, revision=revision, token=token)
     from transformers import AutoModel
 
-    return _load_encoder(value, None, "", AutoModel, device, cache_dir, revision, token)
+    return _load_encoder(resolved, value, AutoModel, device, cache_dir, revision, token)

@@ -135,7 +135,6 @@ def test_heads_shapes_and_masking():
 
 
 def test_cli_scores_with_the_evaluation_metric_module(setup, tmp_path, capsys):
-    pytest.importorskip("c2ser_hf.evaluation", reason="the evaluation metric module (issue 13) is not merged yet")
     from c2ser_hf.cli import main
 
     args = ["probe", "--model", str(setup / "e2v"), "--dataset", str(setup / "corpus"), "--out", str(tmp_path),
