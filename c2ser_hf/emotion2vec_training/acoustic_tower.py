@@ -18,9 +18,9 @@ def replace_acoustic_tower(c2ser_model, emotion2vec, processor=None) -> None:
         emotion2vec = Emotion2VecSModel.from_pretrained(emotion2vec)
     base = getattr(c2ser_model, "model", c2ser_model)
     config, encoder_config = base.config, emotion2vec.config
-    if encoder_config.hidden_size > config.link_hidden_size:
+    if encoder_config.hidden_size > config.link_config.hidden_size:
         raise ValueError(
-            f"the encoder's width {encoder_config.hidden_size} exceeds the connector's {config.link_hidden_size}"
+            f"the encoder's width {encoder_config.hidden_size} exceeds the connector's {config.link_config.hidden_size}"
         )
     if config.num_acoustic_tokens != (1 if config.acoustic_token_source == "mean" else encoder_config.num_extra_tokens):
         raise ValueError(
