@@ -160,7 +160,8 @@ def _build_cot(args) -> int:
     if args.llm:
         describer = TransformersDescriber(args.llm, batch_size=args.llm_batch_size, device=args.device)
     elif args.llm_endpoint:
-        describer = EndpointDescriber(args.llm_endpoint, model=args.llm_model, api_key=args.api_key)
+        describer = EndpointDescriber(args.llm_endpoint, model=args.llm_model, api_key=args.api_key,
+                                      timeout=args.llm_timeout)
     report = build_cot(
         args.dataset, args.out, stats=args.stats, describer=describer, pitch=args.pitch_estimator,
         pitch_options=_pitch_options(args), num_proc=args.num_proc, shard_size=args.shard_size, retries=args.retries,
@@ -170,6 +171,9 @@ def _build_cot(args) -> int:
     print(f"wrote {sum(summary['rows'].values())} rows to {args.out} "
           f"({summary['shards_computed']} shards computed, {summary['shards_reused']} reused from an earlier run)")
     print("descriptions: " + json.dumps(summary["descriptions"]))
+    if summary["unanswered"]:
+        print(f"the LLM endpoint gave no answer for {summary['unanswered']} row(s): templates used, reasons in "
+              "description_problems")
     if summary["unmeasured"]:
         print("unmeasured: " + json.dumps(summary["unmeasured"], ensure_ascii=False))
     return 0
@@ -293,6 +297,8 @@ def build_parser() -> argparse.ArgumentParser:
     describer.add_argument("--template-only", action="store_true", help="template descriptions, no LLM (default)")
     cot.add_argument("--llm-model", default="default", help="model name sent to --llm-endpoint")
     cot.add_argument("--api-key", help="key for --llm-endpoint (default: none)")
+    cot.add_argument("--llm-timeout", type=float, default=30.0,
+                     help="seconds for each --llm-endpoint answer, whole (retried twice, then the row keeps its template)")
     cot.add_argument("--llm-batch-size", type=int, default=8)
     cot.add_argument("--device", help="device of --llm (default: cuda if available)")
     cot.add_argument("--retries", type=int, default=2, help="LLM retries of a failing description before the template")

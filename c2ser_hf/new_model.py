@@ -5,9 +5,9 @@ import os
 import torch
 from transformers import AutoTokenizer
 
-from .checkpoint_io import atomic_output_dir
 from .model_sizes import c2ser_config
 from .modeling import C2SERForConditionalGeneration
+from .output_folder import atomic_output_dir, check_output_dir
 from .processing import C2SERProcessor
 from .tiny_tokenizer import build_tiny_qwen2_tokenizer
 
@@ -32,7 +32,9 @@ def build_random_c2ser(size: str = "tiny", seed: int = 0, tokenizer=None):
 
 
 def write_random_c2ser(out_dir, size: str = "tiny", seed: int = 0, tokenizer=None, overwrite: bool = False) -> None:
+    inputs = [tokenizer] if isinstance(tokenizer, (str, os.PathLike)) else []
+    check_output_dir(out_dir, overwrite, inputs)
     model, processor = build_random_c2ser(size, seed, tokenizer)
-    with atomic_output_dir(out_dir, overwrite=overwrite) as staging:
+    with atomic_output_dir(out_dir, overwrite=overwrite, inputs=inputs) as staging:
         model.save_pretrained(staging)
         processor.save_pretrained(staging)

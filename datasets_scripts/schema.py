@@ -1,5 +1,6 @@
 """The one schema every prepared corpus has, the rows builders hand to the writer, and the layout error."""
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,13 @@ class CorpusLayoutError(ValueError):
     """The source folder is not laid out as the corpus's distribution is; the message names the file and line/row."""
 
 
+def wav_problem(wav) -> str:
+    """Why a metadata `wav` value names no audio file ("" when it is a path)."""
+    if isinstance(wav, str) and wav.strip():
+        return ""
+    return f"`wav` is {json.dumps(wav, ensure_ascii=False)}, not an audio file path"
+
+
 @dataclass
 class Utterance:
     """One row as a builder reads it from the original corpus, before its audio is decoded."""
@@ -54,6 +62,9 @@ class CorpusRows:
     configs: dict[str, dict[str, list[str]]]
     label_map: dict[str, str | None]
     notes: list[str] = field(default_factory=list)  # facts about the preparation that the dataset card states
+    # rows that name no usable audio, "<file:line or path>: <what is wrong>"; the writer stops at the first (or skips
+    # them under skip_bad) as it does for its own checks
+    bad_rows: list[str] = field(default_factory=list)
 
 
 def parts_from_memberships(memberships: dict[str, set[tuple[str, str]]]) -> tuple[dict[str, str], dict]:

@@ -19,7 +19,7 @@ from datasets import Audio, Dataset, DatasetInfo, Features, SplitDict, SplitInfo
 from datasets.info import DatasetInfosDict
 from torchcodec.decoders import AudioDecoder
 
-from c2ser_hf.checkpoint_io import atomic_output_dir
+from c2ser_hf.output_folder import atomic_output_dir
 
 from .dataset_card import dataset_card
 from .schema import FEATURES, SAMPLING_RATE, CorpusLayoutError, CorpusRows, Utterance
@@ -133,16 +133,20 @@ def write_dataset(
     skip_bad: bool = False,
     max_seconds: float | None = 20.0,
     overwrite: bool = False,
+    inputs=(),
 ) -> PrepareReport:
-    """Decode, filter and write `rows` as a dataset folder at `out_dir` (atomically: nothing is left half-written)."""
+    """Decode, filter and write `rows` as a dataset folder at `out_dir` (atomically: nothing is left half-written;
+    `inputs`, the corpus folders, may not overlap it)."""
     chosen = select_configs(rows.configs, configs)
     parts = {part for splits in chosen.values() for names in splits.values() for part in names}
     skipped = []
+    for message in rows.bad_rows:
+        _bad(message, skip_bad, skipped)
     utterances, excluded = _check_rows([u for u in rows.utterances if u.part in parts], rows.label_map, skip_bad,
                                        skipped)
     if not utterances:
         raise CorpusLayoutError(f"{rows.corpus}: no utterance with a canonical emotion was found in the source")
-    with atomic_output_dir(out_dir, overwrite=overwrite) as staging:
+    with atomic_output_dir(out_dir, overwrite=overwrite, inputs=inputs) as staging:
         dataset = Dataset.from_generator(
             _rows, gen_kwargs={"utterances": utterances, "label_map": rows.label_map, "corpus": rows.corpus},
             features=_ROW_FEATURES, cache_dir=str(staging / ".cache"),
@@ -178,7 +182,6 @@ def write_dataset(
         )
         del dataset
         shutil.rmtree(staging / ".cache")
-        staging.chmod(0o755)  # a temporary folder is private to its owner; the dataset is meant to be shared
     return report
 
 

@@ -18,19 +18,33 @@ class AudioInputError(ValueError):
     """Audio that cannot be used; the message starts with the input's name (its path, or e.g. `audio[2]`)."""
 
 
+def _decode_file(path: str, target_rate: int) -> np.ndarray:
+    if not is_torchaudio_available():
+        return load_audio(path, sampling_rate=target_rate)
+    import torchaudio
+
+    # torchaudio.load, channel mean, torchaudio.functional.resample: what the official C2SER / Emotion2Vec-S code
+    # does, so converted checkpoints see the same samples. Called directly rather than through transformers'
+    # `load_audio(backend="torchaudio")`, which refuses .mp4/.m4a/.webm/.aac by their extension although
+    # torchaudio.load decodes them (through torchcodec and FFmpeg, which read the container from the content).
+    waveform, rate = torchaudio.load(path)
+    waveform = waveform.mean(dim=0)
+    if rate != target_rate:
+        waveform = torchaudio.functional.resample(waveform, orig_freq=rate, new_freq=target_rate)
+    return waveform.numpy().astype(np.float32)
+
+
 def load_audio_file(path: str | os.PathLike, target_rate: int = 16000) -> np.ndarray:
-    """Decode an audio file to mono float32 at `target_rate` (channels averaged, then resampled)."""
+    """Decode an audio file of any container and codec FFmpeg reads, whatever its extension, to mono float32 at
+    `target_rate` (channels averaged, then resampled)."""
     path = os.fspath(path)
     # Checked here because `load_audio` reads a string that is not a file as base64 or as a URL.
     if not os.path.exists(path):
         raise AudioInputError(f"{path}: file does not exist")
     if not os.path.isfile(path):
         raise AudioInputError(f"{path}: is not a file")
-    # The torchaudio backend (torchaudio.load, channel mean, torchaudio.functional.resample) is what the official
-    # C2SER / Emotion2Vec-S code does, so converted checkpoints see the same samples.
-    backend = "torchaudio" if is_torchaudio_available() else "auto"
     try:
-        return load_audio(path, sampling_rate=target_rate, backend=backend)
+        return _decode_file(path, target_rate)
     except Exception as error:
         # Decoder messages put the reason last, after internal source locations.
         detail = " ".join(str(error).split())

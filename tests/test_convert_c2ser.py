@@ -235,5 +235,5 @@ def test_a_pickle_that_runs_code_is_refused(tmp_path, emotion2vec):
 
     torch.save({"encoder.embed.conv.0.weight": torch.zeros(1), "note": Exploit()}, tmp_path / "C2SER_llm.pt")
     with pytest.raises(UnsafeCheckpointError, match="builtins.print"):
-        convert_c2ser(tmp_path / "C2SER_llm.pt", emotion2vec, tmp_path / "out", base_model=tmp_path)
+        convert_c2ser(tmp_path / "C2SER_llm.pt", emotion2vec, tmp_path / "out", base_model=tmp_path / "base")
     assert not (tmp_path / "out").exists()
