@@ -282,13 +282,13 @@ def _run_descriptions(job, stats, describer, retries, seed, report, progress) ->
     todo = [(split, *shard) for split in job.data for shard in job.shards(split)
             if not job.path("descriptions", split, shard[0]).is_file()]
     report.shards_reused += sum(len(job.shards(split)) for split in job.data) - len(todo)
-    bar = tqdm(total=sum(stop - start for _, _, start, stop in todo), unit="utt", desc="descriptions",
-               disable=not progress or not todo)
-    for split, index, start, stop in todo:
-        _describe_shard(job, split, index, start, stop, stats, describer, retries, seed)
-        report.shards_computed += 1
-        bar.update(stop - start)
-    bar.close()
+    # closed before an error propagates, so that the error is the last line the user sees
+    with tqdm(total=sum(stop - start for _, _, start, stop in todo), unit="utt", desc="descriptions",
+              disable=not progress or not todo) as bar:
+        for split, index, start, stop in todo:
+            _describe_shard(job, split, index, start, stop, stats, describer, retries, seed)
+            report.shards_computed += 1
+            bar.update(stop - start)
 
 
 def _claim_work_folder(work: Path, job_description: dict) -> None:

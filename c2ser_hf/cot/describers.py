@@ -194,7 +194,7 @@ class EndpointDescriber:
             self._failed += 1
             if not self._answered and self._failed >= self.down_after:
                 self._down = True
-                raise EndpointDown(f"LLM endpoint {url} failed each of the first {self._failed} requests "
+                raise EndpointDown(f"LLM endpoint {url} failed each of the first {self.down_after} requests "
                                    f"(it looks down); last error: {reason}")
         return RequestFailed(f"LLM endpoint {url} {reason}")
 
