@@ -97,6 +97,11 @@ def main():
         growth = {m: (results[m][0] - results[first][0]) / (m - first) for m in args.minutes if m != first}
         for minutes, per_minute in growth.items():
             print(f"growth from {first:g} to {minutes:g} min: {per_minute:.1f} MB per minute of audio")
+        whole = np.load(root / "whole" / f"{first:g}min.npy")
+        windowed = np.load(root / f"out-{first:g}" / f"{first:g}min.npy")
+        difference = np.abs(windowed - whole).mean() / np.abs(whole).mean()
+        print(f"{first:g} min windowed vs whole-input frames (random weights): mean abs difference {difference:.3f} of "
+              f"the mean abs value; max abs difference {np.abs(windowed - whole).max():.3f}")
         together, seconds = extract("together", "30", *clips.values(), short)
         written = sorted(p.name for p in (root / "together").glob("*.npy"))
         frames = {p.stem: np.load(p, mmap_mode="r").shape for p in (root / "together").glob("*.npy")}
@@ -106,6 +111,7 @@ def main():
         emit({"bench": "long_audio", "baseline_whole_attention_mb": round(baseline),
               "peak_rss_mb": {f"{m:g}": round(r[0]) for m, r in results.items()},
               "growth_mb_per_minute": {f"{m:g}": round(g, 1) for m, g in growth.items()},
+              "windowed_vs_whole_mean_abs_relative": round(float(difference), 4),
               "together_mb": round(together)}, args.summary)
     finally:
         shutil.rmtree(root)
