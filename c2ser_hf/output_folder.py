@@ -19,6 +19,8 @@ import re
 import shutil
 from pathlib import Path
 
+from .option_error import output_exists
+
 MARKER = ".c2ser-hf-output.json"
 
 
@@ -71,7 +73,7 @@ def check_output_dir(out_dir, overwrite: bool = False, inputs=()) -> Path:
         if not given.is_dir():
             raise UnsafeOutputError(f"{given}: exists and is not a folder; not replacing it")
         if not overwrite:
-            raise FileExistsError(f"{given}: output folder already exists (pass overwrite to replace it)")
+            raise output_exists(given)
         _check_ours(given)
     return out
 

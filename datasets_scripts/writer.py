@@ -19,6 +19,7 @@ from datasets import Audio, Dataset, DatasetInfo, Features, SplitDict, SplitInfo
 from datasets.info import DatasetInfosDict
 from torchcodec.decoders import AudioDecoder
 
+from c2ser_hf.option_error import option_error
 from c2ser_hf.output_folder import atomic_output_dir
 
 from .dataset_card import dataset_card
@@ -95,7 +96,7 @@ def _check_rows(utterances: list[Utterance], label_map: dict, skip_bad: bool, sk
 
 def _bad(message: str, skip_bad: bool, skipped: list[str]) -> None:
     if not skip_bad:
-        raise CorpusLayoutError(message + " (pass skip_bad / --skip-bad to skip such rows)")
+        raise option_error(CorpusLayoutError, message + " ({option} skips such rows)", "skip_bad=True", "--skip-bad")
     skipped.append(message)
 
 
