@@ -9,7 +9,6 @@ import sys
 
 import pytest
 
-from c2ser_hf import output_folder
 from c2ser_hf.cli import main
 from c2ser_hf.output_folder import MARKER
 
@@ -105,14 +104,10 @@ def test_convert_refuses_its_checkpoint_as_output(tmp_path, capsys):
             capsys, tmp_path, "overlaps the input")
 
 
-# output_folder.py needs only the standard library: loaded by path, it starts in milliseconds (the package would
-# import torch)
 STAGE_AND_WAIT = """
-import importlib.util, sys, time
-spec = importlib.util.spec_from_file_location("output_folder", sys.argv[2])
-output_folder = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(output_folder)
-with output_folder.atomic_output_dir(sys.argv[1]) as staging:
+import sys, time
+from c2ser_hf.output_folder import atomic_output_dir
+with atomic_output_dir(sys.argv[1]) as staging:
     (staging / "half.bin").write_bytes(b"x" * 1000)
     print(staging, flush=True)
     time.sleep(600)
@@ -121,8 +116,8 @@ with output_folder.atomic_output_dir(sys.argv[1]) as staging:
 
 def test_a_staging_folder_left_by_sigkill_is_removed_by_the_next_run(tmp_path, capsys):
     (tmp_path / "other.txt").write_text("not ours")
-    process = subprocess.Popen([sys.executable, "-c", STAGE_AND_WAIT, str(tmp_path / "model"), output_folder.__file__],
-                               stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen([sys.executable, "-c", STAGE_AND_WAIT, str(tmp_path / "model")], stdout=subprocess.PIPE,
+                               text=True)
     staging = process.stdout.readline().strip()
     process.send_signal(signal.SIGKILL)
     process.wait()

@@ -67,7 +67,8 @@ class RequestFailed(RuntimeError):
 
 class _Exchange:
     """One POST whose whole exchange (connection, headers, body) ends by a deadline: a server that accepts and never
-    answers, or trickles its answer byte by byte, has its socket shut when time is up."""
+    answers, or trickles its answer byte by byte, has its socket shut when time is up. http.client rather than urllib,
+    whose timeout bounds each socket operation only, and hides the socket; the connection is direct (no HTTP proxy)."""
 
     def __init__(self, url: str, timeout: float):
         import http.client
