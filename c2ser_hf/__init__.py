@@ -10,17 +10,10 @@ from .lazy_exports import lazy_exports
 from .registration import install as _install_registration
 
 __version__ = "0.1.0"
-_EXPORTS = {
-    "C2SERConfig": ".modeling.configuration_c2ser",
-    "C2SERModel": ".modeling.modeling_c2ser",
-    "C2SERForConditionalGeneration": ".modeling.modeling_c2ser",
-    "C2SERProcessor": ".processing.processing_c2ser",
-    "Emotion2VecSConfig": ".modeling.configuration_emotion2vec_s",
-    "Emotion2VecSModel": ".modeling.modeling_emotion2vec_s",
-    "Emotion2VecSForSequenceClassification": ".modeling.modeling_emotion2vec_s",
-    "Emotion2VecSFeatureExtractor": ".processing.feature_extraction_emotion2vec_s",
-}
-__all__ = list(_EXPORTS)
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__, __getattr__, __dir__ = lazy_exports(__name__, {
+    ".modeling": ("C2SERConfig", "C2SERModel", "C2SERForConditionalGeneration", "Emotion2VecSConfig",
+                  "Emotion2VecSModel", "Emotion2VecSForSequenceClassification"),
+    ".processing": ("C2SERProcessor", "Emotion2VecSFeatureExtractor"),
+})
 
 _install_registration()

@@ -4,8 +4,10 @@ needed: `c2ser-hf --help` and `import c2ser_hf` stay free of torch and transform
 import importlib
 
 
-def lazy_exports(package: str, exports: dict[str, str]):
-    """`__getattr__` and `__dir__` for `package` whose attribute `name` lives in module `exports[name]` (relative)."""
+def lazy_exports(package: str, modules: dict[str, tuple[str, ...]]):
+    """`__all__`, `__getattr__` and `__dir__` for `package`, whose attributes `modules[module]` live in `module`
+    (relative to the package)."""
+    exports = {name: module for module, names in modules.items() for name in names}
     namespace = {}
 
     def __getattr__(name: str):
@@ -18,4 +20,4 @@ def lazy_exports(package: str, exports: dict[str, str]):
     def __dir__():
         return sorted(set(exports) | set(namespace))
 
-    return __getattr__, __dir__
+    return list(exports), __getattr__, __dir__

@@ -29,6 +29,11 @@ class CorpusLayoutError(ValueError):
     """The source folder is not laid out as the corpus's distribution is; the message names the file and line/row."""
 
 
+class BadRowError(CorpusLayoutError):
+    """One row cannot be used (unknown label, `wav` that is no path, missing or unreadable audio, duplicate id, a
+    file not named as its corpus names files): what `skip_bad` skips."""
+
+
 def wav_problem(wav) -> str:
     """Why a metadata `wav` value names no audio file ("" when it is a path)."""
     if isinstance(wav, str) and wav.strip():

@@ -2,16 +2,11 @@
 
 from ..lazy_exports import lazy_exports
 
-_EXPORTS = {
-    "C2SERConfig": ".configuration_c2ser",
-    "C2SERModel": ".modeling_c2ser",
-    "C2SERForConditionalGeneration": ".modeling_c2ser",
-    "C2SERPreTrainedModel": ".modeling_c2ser",
-    "C2SERWhisperEncoder": ".modeling_c2ser_whisper",
-    "Emotion2VecSConfig": ".configuration_emotion2vec_s",
-    "Emotion2VecSModel": ".modeling_emotion2vec_s",
-    "Emotion2VecSForSequenceClassification": ".modeling_emotion2vec_s",
-    "Emotion2VecSPreTrainedModel": ".modeling_emotion2vec_s",
-}
-__all__ = list(_EXPORTS)
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__, __getattr__, __dir__ = lazy_exports(__name__, {
+    ".configuration_c2ser": ("C2SERConfig", "C2SERLinkConfig"),
+    ".modeling_c2ser": ("C2SERModel", "C2SERForConditionalGeneration", "C2SERPreTrainedModel"),
+    ".modeling_c2ser_whisper": ("C2SERWhisperEncoder",),
+    ".configuration_emotion2vec_s": ("Emotion2VecSConfig",),
+    ".modeling_emotion2vec_s": ("Emotion2VecSModel", "Emotion2VecSForSequenceClassification",
+                                "Emotion2VecSPreTrainedModel"),
+})

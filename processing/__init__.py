@@ -3,12 +3,8 @@ Imported on first use."""
 
 from ..lazy_exports import lazy_exports
 
-_EXPORTS = {
-    "C2SERProcessor": ".processing_c2ser",
-    "Emotion2VecSFeatureExtractor": ".feature_extraction_emotion2vec_s",
-    "EMOTIONS": ".emotion_parsing",
-    "normalize_emotion": ".emotion_parsing",
-    "parse_emotion": ".emotion_parsing",
-}
-__all__ = list(_EXPORTS)
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__, __getattr__, __dir__ = lazy_exports(__name__, {
+    ".processing_c2ser": ("C2SERProcessor",),
+    ".feature_extraction_emotion2vec_s": ("Emotion2VecSFeatureExtractor",),
+    ".emotion_parsing": ("EMOTIONS", "normalize_emotion", "parse_emotion"),
+})

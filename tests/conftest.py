@@ -1,9 +1,15 @@
-"""Test-wide settings: no network, deterministic CPU threads, evaluate's caches in a temporary folder."""
+"""Test-wide settings: no network; evaluate's caches in a temporary folder; the helper modules in `tests/helpers/`
+importable by name (`from audio_fixtures import speech`) and never collected as tests; the tiny C2SER's tester,
+built once."""
 
 import atexit
 import os
 import shutil
+import sys
 import tempfile
+from pathlib import Path
+
+import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -16,3 +22,15 @@ _EVALUATE_HOME = tempfile.mkdtemp(prefix="c2ser-tests-evaluate-")
 atexit.register(shutil.rmtree, _EVALUATE_HOME, ignore_errors=True)
 os.environ.setdefault("HF_MODULES_CACHE", os.path.join(_EVALUATE_HOME, "modules"))
 os.environ.setdefault("HF_METRICS_CACHE", os.path.join(_EVALUATE_HOME, "metrics"))
+
+HELPERS = Path(__file__).resolve().parent / "helpers"
+sys.path.insert(0, str(HELPERS))
+collect_ignore = [str(HELPERS)]
+
+
+@pytest.fixture(scope="session")
+def tester():
+    """The tiny C2SER's configuration and processor (tests/helpers/c2ser_tester.py), shared by every test."""
+    from c2ser_tester import C2SERModelTester
+
+    return C2SERModelTester()

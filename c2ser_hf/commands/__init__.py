@@ -14,4 +14,5 @@ COMMANDS = {
     "convert": "convert",
     "new": "new",
     "push": "push",
+    "push-space": "push_space",
 }

@@ -26,6 +26,10 @@ def add_arguments(parser) -> None:
                         help="config of every --dataset that names none, e.g. zh of a prepared Emo-Emilia; repeat "
                              "for several (default: each dataset's default config)")
     parser.add_argument("--split", default="test", help="the split scored")
+    parser.add_argument("--label-column", default="emotion", help="the dataset's label column")
+    parser.add_argument("--label-map", metavar="FILE",
+                        help="JSON {label: emotion or null} for dataset or classifier labels that the built-in "
+                             "English/Chinese wordings do not cover; null excludes a label")
     parser.add_argument("--mode", choices=MODES, default="scores",
                         help="scores: argmax of C2SER's emotion probabilities (no text to parse); implicit / "
                              "explicit: generate an answer with that prompt and parse it")
@@ -33,10 +37,6 @@ def add_arguments(parser) -> None:
                         help="with implicit/explicit: greedy, plain 4-beam search, or the released model's decoder")
     parser.add_argument("--max-new-tokens", type=arguments.positive_int,
                         help="answer length limit (default: the model's generation config, 400 for the released model)")
-    parser.add_argument("--label-column", default="emotion", help="the dataset's label column")
-    parser.add_argument("--label-map", metavar="FILE",
-                        help="JSON {label: emotion or null} for dataset or classifier labels that the built-in "
-                             "English/Chinese wordings do not cover; null excludes a label")
     parser.add_argument("--judge", metavar="MODEL|URL",
                         help="an LLM reads each answer's emotion as the paper's evaluation did (a model folder or Hub "
                              "id, or an OpenAI-compatible base URL); its agreement with the parser is reported")
