@@ -377,7 +377,9 @@ def convert_c2ser(
     text_config = AutoConfig.from_pretrained(base_model, cache_dir=cache_dir)
     tokenizer = AutoTokenizer.from_pretrained(base_model, cache_dir=cache_dir)
 
-    processor = C2SERProcessor(tokenizer=tokenizer, num_acoustic_tokens=acoustic_config.num_extra_tokens)
+    # converted models default to the released front end and decoder (docs/fidelity.md#resampling, #generation)
+    processor = C2SERProcessor(tokenizer=tokenizer, num_acoustic_tokens=acoustic_config.num_extra_tokens,
+                               official_whisper_waveform=True)
     config = c2ser_config_from_checkpoint(state_dict, text_config, acoustic_config)
     config.speech_token_id = processor.speech_token_id
     processor.downsample_rate = config.downsample_rate
@@ -393,6 +395,7 @@ def convert_c2ser(
 
     with torch.device("meta"):
         model = C2SERForConditionalGeneration(config)
+    model.generation_config.decoding = "official"
     check_covers_model({key: recipe.shape for key, recipe in target.items()}, model, source_of=_as_source)
     if light:
         verify_base_model(target, checkpoint, base_model, cache_dir=cache_dir, chunk_bytes=max_shard_bytes)

@@ -10,7 +10,7 @@ import os
 import torch
 
 from .processing import EMOTIONS
-from .processing.audio_input import AudioInputError, split_windows, to_mono_16k
+from .processing.audio_input import AudioInputError, split_windows
 
 SAMPLE_RATE = 16000
 
@@ -62,26 +62,28 @@ def run_inference(
     results, windows = [], []
     for index, (item, name) in enumerate(zip(audio, names)):
         try:
-            waveform = to_mono_16k(item, sampling_rate, name=name, min_samples=processor.min_samples)
+            # two waveforms where the processor reproduces the released front end (docs/fidelity.md#resampling):
+            # windows cut both at the same bounds
+            waveform, whisper_waveform = processor.waveforms(item, sampling_rate, name=name)
         except AudioInputError as error:
             results.append({"file": name, "error": str(error)})
             continue
         results.append({"file": name, "windows": []})
         for start, end in split_windows(waveform, processor.max_samples):
-            windows.append((index, start, end, waveform[start:end]))
+            windows.append((index, start, end, waveform[start:end], whisper_waveform[start:end]))
 
     order = sorted(range(len(windows)), key=lambda k: -len(windows[k][3]))
     candidates = processor.emotion_candidates() if scores else None
     for first in range(0, len(order), batch_size):
         batch = [windows[k] for k in order[first : first + batch_size]]
-        waves = [w[3] for w in batch]
-        found = [{"start": start / SAMPLE_RATE, "end": end / SAMPLE_RATE} for _, start, end, _ in batch]
+        audio_inputs = {"audio": [w[3] for w in batch], "whisper_audio": [w[4] for w in batch]}
+        found = [{"start": start / SAMPLE_RATE, "end": end / SAMPLE_RATE} for _, start, end, *_ in batch]
         if mode is not None:
-            inputs = processor(waves, mode=mode).to(model.device)
+            inputs = processor(**audio_inputs, mode=mode).to(model.device)
             for window, answer in zip(found, processor.post_process(model.generate(**inputs, **generate_kwargs))):
                 window.update(answer)
         if scores:
-            implicit = inputs if mode == "implicit" else processor(waves, mode="implicit").to(model.device)
+            implicit = inputs if mode == "implicit" else processor(**audio_inputs, mode="implicit").to(model.device)
             probabilities = processor.label_scores(model.emotion_probabilities(*candidates, **implicit).float().cpu())
             for window, item_scores in zip(found, probabilities):
                 window.update(scores=item_scores, emotion=max(item_scores, key=item_scores.get))

@@ -21,6 +21,7 @@ from transformers.models.speech_to_text.modeling_speech_to_text import Speech2Te
 from .auto_map import map_auto_model_to
 from .configuration_c2ser import C2SERConfig, C2SERLinkConfig
 from .continuation_scoring import ContinuationScoringMixin
+from .generation_c2ser import generation_arguments
 from .light_checkpoint import load_light_checkpoint
 from .modeling_c2ser_whisper import C2SERWhisperEncoder
 from .modeling_emotion2vec_s import Emotion2VecSModel
@@ -263,6 +264,14 @@ class C2SERForConditionalGeneration(C2SERPreTrainedModel, GenerationMixin, Conti
         if not config.base_model_name_or_path:
             return super().from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
         return load_light_checkpoint(cls, pretrained_model_name_or_path, config, kwargs.get("dtype"), hub)
+
+    def generate(self, inputs=None, generation_config=None, logits_processor=None, decoding=None, **kwargs):
+        """`GenerationMixin.generate`, plus `decoding`: "official" (the released model's decoder), "beam" (plain beam
+        search) or "greedy"; the default is the generation config's `decoding` ("official" in converted official
+        models), else the generation config as it is. Repetition penalties count generated tokens only."""
+        input_ids = inputs if inputs is not None else kwargs.get("input_ids")
+        arguments = generation_arguments(self, input_ids, generation_config, logits_processor, decoding, kwargs)
+        return super().generate(inputs, **arguments)
 
     def get_input_embeddings(self):
         return self.model.get_input_embeddings()

@@ -20,25 +20,12 @@ class AudioInputError(ValueError):
     """Audio that cannot be used; the message starts with the input's name (its path, or e.g. `audio[2]`)."""
 
 
-def _decode_file(path: str, target_rate: int) -> np.ndarray:
-    if not is_torchaudio_available():
-        return load_audio(path, sampling_rate=target_rate)
-    import torchaudio
-
-    # torchaudio.load, channel mean, torchaudio.functional.resample: what the official C2SER / Emotion2Vec-S code
-    # does, so converted checkpoints see the same samples. Called directly rather than through transformers'
-    # `load_audio(backend="torchaudio")`, which refuses .mp4/.m4a/.webm/.aac by their extension although
-    # torchaudio.load decodes them (through torchcodec and FFmpeg, which read the container from the content).
-    waveform, rate = torchaudio.load(path)
-    waveform = waveform.mean(dim=0)
-    if rate != target_rate:
-        waveform = torchaudio.functional.resample(waveform, orig_freq=rate, new_freq=target_rate)
-    return waveform.numpy().astype(np.float32)
-
-
-def load_audio_file(path: str | os.PathLike, target_rate: int = 16000) -> np.ndarray:
-    """Decode an audio file of any container and codec FFmpeg reads, whatever its extension, to mono float32 at
-    `target_rate` (channels averaged, then resampled)."""
+def decode_audio_file(path: str | os.PathLike, target_rate: int = 16000) -> tuple[np.ndarray, int]:
+    """Decode an audio file to mono float32 samples at the file's own rate: (samples, rate). As the official C2SER
+    and Emotion2Vec-S code decodes: `torchaudio.load`, channels averaged. Without torchaudio, transformers' default
+    decoder gives the samples at `target_rate` instead. Either reads the container from the content (FFmpeg through
+    torchcodec), so MP4, M4A, AAC and WebM decode whatever the extension; transformers' `load_audio` with its
+    torchaudio backend would refuse them by extension."""
     path = os.fspath(path)
     # Checked here because `load_audio` reads a string that is not a file as base64 or as a URL.
     if not os.path.exists(path):
@@ -48,12 +35,18 @@ def load_audio_file(path: str | os.PathLike, target_rate: int = 16000) -> np.nda
     if os.path.getsize(path) == 0:
         raise AudioInputError(f"{path}: is an empty file (0 bytes), no audio")
     try:
-        samples = _decode_file(path, target_rate)
+        if is_torchaudio_available():
+            import torchaudio
+
+            decoded, rate = torchaudio.load(path)
+            samples, rate = decoded.mean(dim=0).numpy().astype(np.float32), int(rate)
+        else:
+            samples, rate = load_audio(path, sampling_rate=target_rate), target_rate
     except Exception as error:
         raise _decoding_error(path, error) from error
     if samples.size == 0:
         raise AudioInputError(f"{path}: has no audio (the file holds no samples)")
-    return samples
+    return samples, rate
 
 
 def _decoding_error(path: str, error: Exception) -> AudioInputError:
@@ -100,7 +93,11 @@ def _to_mono(samples: np.ndarray, name: str) -> np.ndarray:
     )
 
 
-def _resample(samples: np.ndarray, orig_rate: int, target_rate: int, name: str) -> np.ndarray:
+def resample(samples: np.ndarray, orig_rate: int, target_rate: int, name: str) -> np.ndarray:
+    """`torchaudio.functional.resample` with its defaults (what the official Emotion2Vec-S extraction uses); the
+    samples themselves when the rates agree."""
+    if orig_rate == target_rate:
+        return samples
     if not is_torchaudio_available():
         raise AudioInputError(
             f"{name}: resampling {orig_rate} Hz to {target_rate} Hz needs torchaudio (pip install torchaudio), "
@@ -136,6 +133,33 @@ def _check_samples(samples: np.ndarray, name: str) -> None:
         raise AudioInputError(f"{name}: contains {bad} NaN/Inf samples")
 
 
+def to_mono(
+    audio, sampling_rate: int | None = None, name: str = "audio[0]", target_rate: int = 16000
+) -> tuple[np.ndarray, int]:
+    """Validated mono float32 samples of `audio` at their own rate, and that rate (see `to_mono_16k` for the input
+    forms; array input without `sampling_rate` is taken to be at `target_rate`)."""
+    if isinstance(audio, (str, os.PathLike)):
+        samples, rate = decode_audio_file(audio, target_rate)
+        _check_samples(samples, os.fspath(audio))
+        return samples, rate
+    if sampling_rate is not None:
+        _check_sampling_rate(sampling_rate, name)
+    samples = _to_mono(_to_float32(_as_array(audio, name), name), name)
+    # Checked before resampling so the NaN/Inf count refers to the user's own samples.
+    _check_samples(samples, name)
+    return np.ascontiguousarray(samples, dtype=np.float32), int(sampling_rate or target_rate)
+
+
+def check_length(samples: np.ndarray, min_samples: int, rate: int, name: str) -> np.ndarray:
+    """The samples, or an `AudioInputError` when there are fewer than `min_samples`."""
+    if samples.shape[0] < min_samples:
+        raise AudioInputError(
+            f"{name}: has {samples.shape[0]} samples at {rate} Hz, fewer than the minimum of {min_samples} "
+            f"({1000 * min_samples / rate:g} ms)"
+        )
+    return np.ascontiguousarray(samples, dtype=np.float32)
+
+
 def to_mono_16k(
     audio,
     sampling_rate: int | None = None,
@@ -159,24 +183,9 @@ def to_mono_16k(
     Raises:
         AudioInputError: the message starts with the input's name and says what is wrong.
     """
-    if isinstance(audio, (str, os.PathLike)):
-        name = os.fspath(audio)
-        samples = load_audio_file(audio, target_rate)
-        _check_samples(samples, name)
-    else:
-        if sampling_rate is not None:
-            _check_sampling_rate(sampling_rate, name)
-        samples = _to_mono(_to_float32(_as_array(audio, name), name), name)
-        # Checked before resampling so the NaN/Inf count refers to the user's own samples.
-        _check_samples(samples, name)
-        if sampling_rate is not None and sampling_rate != target_rate:
-            samples = _resample(np.ascontiguousarray(samples), int(sampling_rate), target_rate, name)
-    if samples.shape[0] < min_samples:
-        raise AudioInputError(
-            f"{name}: has {samples.shape[0]} samples at {target_rate} Hz, fewer than the minimum of {min_samples} "
-            f"({1000 * min_samples / target_rate:g} ms)"
-        )
-    return np.ascontiguousarray(samples, dtype=np.float32)
+    name = os.fspath(audio) if isinstance(audio, (str, os.PathLike)) else name
+    samples, rate = to_mono(audio, sampling_rate, name, target_rate)
+    return check_length(resample(samples, rate, target_rate, name), min_samples, target_rate, name)
 
 
 def _is_one_waveform(audio) -> bool:
@@ -186,10 +195,9 @@ def _is_one_waveform(audio) -> bool:
     return isinstance(audio, (list, tuple)) and len(audio) > 0 and all(isinstance(x, Number) for x in audio)
 
 
-def to_mono_16k_batch(
-    audios, sampling_rate: int | None = None, target_rate: int = 16000, min_samples: int = 0
-) -> list[np.ndarray]:
-    """[`to_mono_16k`] over one item or a list of items, named `audio[0]`, `audio[1]`, ... (files by their path)."""
+def audio_items(audios) -> list[tuple[object, str]]:
+    """One audio input or a list of them, each with the name its errors use: `audio[0]`, `audio[1]`, ... (files by
+    their path)."""
     if _is_one_waveform(audios):
         audios = [audios]
     elif not isinstance(audios, (list, tuple)):
@@ -197,8 +205,18 @@ def to_mono_16k_batch(
     if len(audios) == 0:
         raise AudioInputError("audio: empty batch (no items)")
     return [
-        to_mono_16k(audio, sampling_rate, name=f"audio[{i}]", target_rate=target_rate, min_samples=min_samples)
+        (audio, os.fspath(audio) if isinstance(audio, (str, os.PathLike)) else f"audio[{i}]")
         for i, audio in enumerate(audios)
+    ]
+
+
+def to_mono_16k_batch(
+    audios, sampling_rate: int | None = None, target_rate: int = 16000, min_samples: int = 0
+) -> list[np.ndarray]:
+    """[`to_mono_16k`] over one item or a list of items (see `audio_items`)."""
+    return [
+        to_mono_16k(audio, sampling_rate, name=name, target_rate=target_rate, min_samples=min_samples)
+        for audio, name in audio_items(audios)
     ]
 
 
@@ -210,4 +228,14 @@ def split_windows(waveform: np.ndarray, max_samples: int) -> list[tuple[int, int
     return list(zip(bounds[:-1], bounds[1:]))
 
 
-__all__ = ["AudioInputError", "load_audio_file", "split_windows", "to_mono_16k", "to_mono_16k_batch"]
+__all__ = [
+    "AudioInputError",
+    "audio_items",
+    "check_length",
+    "decode_audio_file",
+    "resample",
+    "split_windows",
+    "to_mono",
+    "to_mono_16k",
+    "to_mono_16k_batch",
+]

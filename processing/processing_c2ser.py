@@ -1,15 +1,15 @@
 """C2SERProcessor: audio + prompt → C2SER inputs (placeholders expanded, left-padded); answers → text + emotion."""
 
-import os
 from difflib import get_close_matches
 
 import numpy as np
 from transformers import BatchFeature, ProcessorMixin, WhisperFeatureExtractor
 
-from .audio_input import AudioInputError, to_mono_16k_batch
+from .audio_input import AudioInputError, audio_items, to_mono_16k
 from .emotion_parsing import EMOTIONS, parse_emotion
 from .emotion_scoring import answer_candidates
 from .feature_extraction_emotion2vec_s import Emotion2VecSFeatureExtractor
+from .official_waveforms import official_speech_waveforms
 from .speech_lengths import speech_block_lengths
 
 # The only two prompts of the released model (docs/fidelity.md#prompts): stage 2 (implicit CoT) and stage 1 (explicit
@@ -52,6 +52,10 @@ class C2SERProcessor(ProcessorMixin):
         normalize_waveform (`bool`): layer-normalise each waveform over its real samples in `input_values`. Off for
             C2SER, whose Emotion2Vec-S gets the raw waveform (docs/fidelity.md#acoustic-tokens).
         max_mel_frames (`int`): longest accepted audio in mel frames; 3000 (30 s) fills Whisper's position table.
+        official_whisper_waveform (`bool`): compute the log-mel from the waveform the released model's Whisper
+            branch reads (resampled with `torchaudio.transforms.Resample`, then a 16-bit PCM round trip), while
+            Emotion2Vec-S keeps the `torchaudio.functional.resample` waveform (docs/fidelity.md#resampling). On in
+            converted official models; new models read one waveform in both branches.
     """
 
     def __init__(
@@ -63,6 +67,7 @@ class C2SERProcessor(ProcessorMixin):
         downsample_rate=4,
         normalize_waveform=False,
         max_mel_frames=3000,
+        official_whisper_waveform=False,
         **kwargs,
     ):
         if feature_extractor is None:  # the released front end (docs/fidelity.md#front-end)
@@ -108,9 +113,13 @@ class C2SERProcessor(ProcessorMixin):
         self.downsample_rate = downsample_rate
         self.normalize_waveform = normalize_waveform
         self.max_mel_frames = max_mel_frames
+        self.official_whisper_waveform = bool(official_whisper_waveform)
         super().__init__(feature_extractor, tokenizer, **kwargs)
 
-    def __call__(self, audio, mode="implicit", text=None, sampling_rate=None, targets=None, return_tensors="pt"):
+    def __call__(
+        self, audio, mode="implicit", text=None, sampling_rate=None, targets=None, return_tensors="pt",
+        whisper_audio=None,
+    ):
         """
         Args:
             audio: one audio or a list: file paths, or arrays / tensors / lists of samples of any dtype, rate and
@@ -125,6 +134,8 @@ class C2SERProcessor(ProcessorMixin):
             targets (`str` or `list[str]`, *optional*): answers to train on; they are appended with
                 `<|endoftext|>` and returned as `labels` (-100 on prompt, speech and padding).
             return_tensors: `"pt"` (default), `"np"` or `None` (numpy).
+            whisper_audio (`list[np.ndarray]`, *optional*): the Whisper-branch waveforms of 16 kHz `audio` windows,
+                cut from `waveforms()`'s second output (one per item, each as long as its item).
 
         Returns:
             [`BatchFeature`] with `input_ids`, `attention_mask` (left-padded), `input_features` (B, 80, T_mel_max)
@@ -133,14 +144,30 @@ class C2SERProcessor(ProcessorMixin):
         """
         if text is not None and mode != "implicit":
             raise ValueError("give the prompt as `mode` or as `text`, not both")
-        waveforms = to_mono_16k_batch(audio, sampling_rate, self.feature_extractor.sampling_rate, self.min_samples)
-        names = self._item_names(audio, len(waveforms))
+        items = audio_items(audio)
+        names = [name for _, name in items]
+        if whisper_audio is None:
+            pairs = [self.waveforms(item, sampling_rate, name) for item, name in items]
+            waveforms, whisper_audio = [p[0] for p in pairs], [p[1] for p in pairs]
+        else:
+            rate = self.feature_extractor.sampling_rate
+            waveforms = [to_mono_16k(item, sampling_rate, name, rate, self.min_samples) for item, name in items]
+            self._check_whisper_audio(whisper_audio, waveforms)
         prompts = self._prompts(mode if text is None else text, len(waveforms), "mode" if text is None else "text")
         targets = self._targets(targets, len(waveforms))
-        audio_inputs = self._process_audio(waveforms, names)
+        audio_inputs = self._process_audio(waveforms, whisper_audio, names)
         speech_lengths = self.speech_lengths(audio_inputs["feature_attention_mask"].sum(-1).tolist())
         text_inputs = self._process_text(prompts, speech_lengths, targets)
         return BatchFeature({**text_inputs, **audio_inputs}, tensor_type=return_tensors)
+
+    def waveforms(self, audio, sampling_rate=None, name="audio[0]"):
+        """(Emotion2Vec-S waveform, Whisper waveform) of one audio input at 16 kHz (input forms as `__call__`): the
+        same array, or with `official_whisper_waveform` the two waveforms of the released model's inference."""
+        rate = self.feature_extractor.sampling_rate
+        if self.official_whisper_waveform:
+            return official_speech_waveforms(audio, sampling_rate, name, rate, self.min_samples)
+        waveform = to_mono_16k(audio, sampling_rate, name, rate, self.min_samples)
+        return waveform, waveform
 
     @property
     def min_samples(self) -> int:
@@ -195,10 +222,12 @@ class C2SERProcessor(ProcessorMixin):
         ]
 
     @staticmethod
-    def _item_names(audio, count):
-        # as `to_mono_16k_batch` names them in its errors
-        items = audio if isinstance(audio, (list, tuple)) and len(audio) == count else [audio]
-        return [os.fspath(x) if isinstance(x, (str, os.PathLike)) else f"audio[{i}]" for i, x in enumerate(items)]
+    def _check_whisper_audio(whisper_audio, waveforms):
+        if len(whisper_audio) != len(waveforms) or any(len(w) != len(a) for w, a in zip(whisper_audio, waveforms)):
+            raise ValueError(
+                f"whisper_audio: expected one waveform per audio item, as long as the item "
+                f"{[len(a) for a in waveforms]}, got lengths {[len(w) for w in whisper_audio]}"
+            )
 
     def _prompts(self, mode, count, name):
         if isinstance(mode, (list, tuple)):
@@ -237,7 +266,7 @@ class C2SERProcessor(ProcessorMixin):
                 raise ValueError(f"targets[{i}]: contains the speech placeholder {self.speech_token}")
         return list(targets)
 
-    def _process_audio(self, waveforms, names):
+    def _process_audio(self, waveforms, whisper_waveforms, names):
         rate, hop = self.feature_extractor.sampling_rate, self.feature_extractor.hop_length
         for name, waveform in zip(names, waveforms):
             if len(waveform) // hop > self.max_mel_frames:
@@ -253,7 +282,7 @@ class C2SERProcessor(ProcessorMixin):
             self.feature_extractor(
                 waveform, sampling_rate=rate, padding="do_not_pad", truncation=False, return_tensors="np"
             )["input_features"][0].T
-            for waveform in waveforms
+            for waveform in whisper_waveforms
         ]
         mel = self.feature_extractor.pad(
             BatchFeature({"input_features": features}), padding="longest", return_attention_mask=True, return_tensors="np"

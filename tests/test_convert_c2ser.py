@@ -71,13 +71,19 @@ def test_checkpoint_sinusoid_tables_and_fidelity_flags_are_kept(converted):
     assert model.config.acoustic_token_source == "first_frames"
     assert model.model.audio_tower.conv1.weight.dtype == torch.float32
     assert (model.generation_config.num_beams, model.generation_config.repetition_penalty) == (4, 1.05)
+    assert model.generation_config.decoding == "official"
     processor = AutoProcessor.from_pretrained(root / "out")
     assert processor.normalize_waveform is False and processor.speech_token_id == model.config.speech_token_id
+    assert processor.official_whisper_waveform is True
 
     clip = np.random.default_rng(0).normal(0, 0.1, 24000).astype(np.float32)
     inputs = processor([clip, clip[:9000]])
     with torch.no_grad():
         out = model.generate(**inputs, max_new_tokens=3, num_beams=1, do_sample=False)
+        # the official decoder by default; greedy one argument away
+        official = model.generate(**inputs, max_new_tokens=3)
+        assert torch.equal(official, model.generate(**inputs, max_new_tokens=3, decoding="official"))
+        assert torch.equal(out, model.generate(**inputs, max_new_tokens=3, decoding="greedy"))
     assert out.shape[0] == 2
 
 

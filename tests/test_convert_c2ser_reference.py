@@ -14,7 +14,6 @@ the acoustic zero pad are exercised too.
 
 import math
 
-import librosa
 import numpy as np
 import pytest
 import torch
@@ -24,8 +23,10 @@ from transformers import AutoModelForMultimodalLM, AutoProcessor
 import c2ser_hf  # noqa: F401  (registers the Auto classes)
 from c2ser_hf.convert_c2ser import convert_c2ser
 
+from audio_fixtures import speech
 from funasr_emotion2vec import build_funasr_model, save_fairseq, tiny_conf
 from upstream_c2ser import build_upstream
+from upstream_front_end import official_waveforms, reference_log_mel
 
 TOLERANCE = 1e-5
 WHISPER_HEAD_DIM = 64  # whisper-medium: 1024 / 16 heads; the checkpoint does not store head counts
@@ -36,16 +37,6 @@ ACOUSTIC_TOKENS = 10  # hard-coded in upstream `generate`
 
 
 # ---------------------------------------------------------------- reference: plain torch from the released formulas
-
-
-def reference_log_mel(waveform: torch.Tensor) -> torch.Tensor:
-    """docs/fidelity.md#front-end → (T_mel, 80)."""
-    stft = torch.stft(waveform, n_fft=400, hop_length=160, window=torch.hann_window(400), return_complex=True)
-    power = stft[..., :-1].abs() ** 2
-    filters = torch.from_numpy(librosa.filters.mel(sr=16000, n_fft=400, n_mels=80))
-    log_spec = torch.clamp(filters @ power, min=1e-10).log10()
-    log_spec = torch.maximum(log_spec, log_spec.max() - 8.0)
-    return ((log_spec + 4.0) / 4.0).T
 
 
 def gelu(x):
@@ -110,13 +101,15 @@ def reference_link(x, sd):
     return linear(x, sd, "speech_llama_proj")
 
 
-def reference_speech_block(waveform, sd, emotion2vec):
-    """[E[4097]] + link(acoustic ×10 ; whisper ×T_ds) + [E[4098]] → (1, 12 + T_ds, text hidden), and the parts."""
+def reference_speech_block(waveform, sd, emotion2vec, acoustic_waveform=None):
+    """[E[4097]] + link(acoustic ×10 ; whisper ×T_ds) + [E[4098]] → (1, 12 + T_ds, text hidden), and the parts. The
+    Emotion2Vec-S branch reads `acoustic_waveform` when given (the official code resamples it differently)."""
+    acoustic_waveform = waveform if acoustic_waveform is None else acoustic_waveform
     mel = reference_log_mel(waveform)
     whisper = reference_whisper(mel, sd)
     downsampled = reference_downsample(whisper, sd)
     with torch.no_grad():  # FunASR's Emotion2vec on the raw waveform (no normalisation): `utt_x` = first 10 frames
-        acoustic = emotion2vec.extract_features(waveform[None], padding_mask=None)["x"][:, :ACOUSTIC_TOKENS]
+        acoustic = emotion2vec.extract_features(acoustic_waveform[None], padding_mask=None)["x"][:, :ACOUSTIC_TOKENS]
     acoustic = F.pad(acoustic, (0, downsampled.shape[-1] - acoustic.shape[-1]))
     speech = reference_link(torch.cat([acoustic, downsampled], dim=1), sd)
     table = sd["speech_token_emded.weight"]
@@ -210,3 +203,49 @@ def test_speech_embeddings_and_first_step_logits_equal_the_upstream_formulas(set
     assert mel <= 1e-6
     assert speech_diff <= TOLERANCE
     assert logits_diff <= TOLERANCE
+
+
+def speech_stages(model, inputs, width):
+    """Our log-mel (T, 80), Whisper encoder output, zero-padded acoustic tokens, speech block and last logits."""
+    ours = model.model
+    with torch.no_grad():
+        whisper = ours.audio_tower(inputs["input_features"], inputs["feature_attention_mask"]).last_hidden_state
+        acoustic = ours.acoustic_tower(inputs["input_values"], inputs["input_values_mask"],
+                                       utterance_source=model.config.acoustic_token_source).utterance_features
+        speech, _ = ours.get_speech_embeddings(inputs["input_features"], inputs["feature_attention_mask"],
+                                               inputs["input_values"], inputs["input_values_mask"])
+        logits = model(**inputs).logits[0, -1]
+    return {"log-mel": inputs["input_features"][0].T, "whisper encoder": whisper,
+            "acoustic tokens": F.pad(acoustic, (0, width - acoustic.shape[-1])), "speech embeddings": speech,
+            "first-step logits": logits}
+
+
+def test_a_22khz_clip_goes_through_both_official_waveforms(setup, tmp_path):
+    """espeak-ng speech at 22.05 kHz, float input: the converted model's processor reproduces the two waveforms the
+    official code reads, so every stage equals the reference built from them; the one-waveform (clean) processor
+    is printed beside it to show what the option changes."""
+    sd, emotion2vec, llm, model, processor = setup
+    width = sd["encoder.embed.conv.0.weight"].shape[0]
+    path = speech(tmp_path / "speech.wav", "Happy birthday to you.")
+    whisper_wave, acoustic_wave, rate = official_waveforms(path, tmp_path)
+    assert rate == 22050 and processor.official_whisper_waveform
+    block, parts = reference_speech_block(whisper_wave, sd, emotion2vec, acoustic_waveform=acoustic_wave)
+    inputs = processor(str(path))
+    ids = inputs["input_ids"][0]
+    prompt = ids[ids != processor.speech_token_id]
+    with torch.no_grad():
+        embeds = torch.cat([llm.get_input_embeddings()(prompt[None]), block], dim=1)
+        expected_logits = llm(inputs_embeds=embeds, position_ids=torch.arange(embeds.shape[1])[None]).logits[0, -1]
+    reference = {"log-mel": parts["mel"], "whisper encoder": parts["whisper"], "acoustic tokens": parts["acoustic"],
+                 "speech embeddings": block[0], "first-step logits": expected_logits}
+    processor.official_whisper_waveform = False
+    clean = speech_stages(model, processor(str(path)), width)
+    processor.official_whisper_waveform = True
+    official = speech_stages(model, inputs, width)
+    diffs = {stage: max_diff(official[stage], reference[stage]) for stage in reference}
+    clean_diffs = {stage: max_diff(clean[stage], reference[stage]) for stage in reference}
+    print(f"\n[width {width}] 22.05 kHz clip, max abs diff vs the official code's two waveforms, per stage: "
+          + ", ".join(f"{stage} {diffs[stage]:.2e} (one waveform: {clean_diffs[stage]:.2e})" for stage in diffs))
+    assert diffs["log-mel"] <= 1e-6
+    assert max(diffs.values()) <= TOLERANCE
+    assert clean_diffs["log-mel"] > 100 * diffs["log-mel"]

@@ -110,7 +110,9 @@ class Analyzer:
         if not good:
             return results
         clips = [waveforms[i] for i in good]
-        predictions = self._recognise(clips, mode="implicit", scores=True, num_beams=1,
+        # the files, not the 16 kHz clips: a converted official model's processor resamples each branch from the file
+        # as the release did (docs/fidelity.md#resampling)
+        predictions = self._recognise([audios[i] for i in good], mode="implicit", scores=True, num_beams=1,
                                       max_new_tokens=IMPLICIT_ANSWER_TOKENS)
         acoustics = self.meter(clips, [transcripts[i] for i in good])
         for index, clip, prediction, measured in zip(good, clips, predictions, acoustics):
@@ -137,11 +139,11 @@ class Analyzer:
 
     def explain(self, audios: list) -> list[dict]:
         """Per clip: the explicit (chain-of-thought) answer `text` and the `emotion` it names; or `error`. Decoding
-        follows the model's generation config (the released 4-beam search for converted official models)."""
-        waveforms, errors = self._decode_all(audios)
+        follows the model's generation config (the released decoder for converted official models)."""
+        _, errors = self._decode_all(audios)
         good = [i for i in range(len(audios)) if i not in errors]
         results = [{"error": errors[i]} if i in errors else None for i in range(len(audios))]
         if good:
-            for index, answer in zip(good, self._recognise([waveforms[i] for i in good], mode="explicit")):
+            for index, answer in zip(good, self._recognise([audios[i] for i in good], mode="explicit")):
                 results[index] = {"emotion": answer["emotion"], "text": answer["text"]}
         return results

@@ -108,18 +108,19 @@ class C2SERRunner:
         # TODO(shared inference path): the scores-only branch of the one inference path once it is on main; `predict`
         # always generates an answer as well, which would cost more than the scores themselves.
         processor = self.processor
-        results, windows, owners = [None] * len(waveforms), [], []
+        results, windows, whisper_windows, owners = [None] * len(waveforms), [], [], []
         for index, waveform in enumerate(waveforms):
             try:
-                samples = to_mono_16k(waveform, sampling_rate, name=f"audio[{index}]", min_samples=processor.min_samples)
+                samples, whisper = processor.waveforms(waveform, sampling_rate, name=f"audio[{index}]")
             except AudioInputError as error:
                 results[index] = {"error": str(error)}
                 continue
             for start, end in split_windows(samples, processor.max_samples):
                 windows.append(samples[start:end])
+                whisper_windows.append(whisper[start:end])
                 owners.append(index)
         if windows:
-            inputs = processor(windows, mode="implicit").to(self.model.device)
+            inputs = processor(windows, mode="implicit", whisper_audio=whisper_windows).to(self.model.device)
             probabilities = self.model.emotion_probabilities(*processor.emotion_candidates(), **inputs).float().cpu()
             owners = torch.tensor(owners)
             for index in owners.unique().tolist():
