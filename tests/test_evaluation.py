@@ -45,7 +45,14 @@ def root(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def scores_run(root):
-    return evaluate_model(root / "tiny", root / "emo-emilia", root / "one", batch_size=2, progress=False)
+    # one thread, as each torchrun rank has (OMP_NUM_THREADS=1): float sums then run in the same order, and the
+    # two-process run can be compared bit for bit
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return evaluate_model(root / "tiny", root / "emo-emilia", root / "one", batch_size=2, progress=False)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def lines(path: Path) -> list[str]:
