@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 import yaml
 
-from .checkpoint_io import atomic_output_dir, load_pickled_checkpoint
+from .checkpoint_io import load_pickled_checkpoint
 from .modeling import (
     Emotion2VecSConfig,
     Emotion2VecSForPreTraining,
@@ -22,6 +22,7 @@ from .modeling import (
     Emotion2VecSModel,
 )
 from .option_error import option_error
+from .output_folder import atomic_output_dir, check_output_dir
 from .processing import Emotion2VecSFeatureExtractor
 
 AUDIO = "modality_encoders.AUDIO."
@@ -96,6 +97,26 @@ def matching_indices(state_dict: dict, pattern: str) -> list[int]:
     return sorted({int(m.group(1)) for key in state_dict if (m := regex.fullmatch(key))})
 
 
+def layer_count(state_dict: dict, prefix: str) -> int:
+    """Number of layers `<prefix><n>.…`, counted from every key of a layer (so one missing tensor is reported as
+    itself rather than shrinking the count); numbers must run from 0 without a gap."""
+    numbers = matching_indices(state_dict, re.escape(prefix) + r"(\d+)\..+")
+    if numbers != list(range(len(numbers))):
+        gaps = sorted(set(range(max(numbers) + 1)) - set(numbers))
+        raise ConversionError(f"checkpoint lacks every tensor of layer(s) {[f'{prefix}{n}' for n in gaps]}")
+    return len(numbers)
+
+
+def absence_error(what: str, absent, leftovers) -> "ConversionError":
+    """One line naming the source tensors that map to nothing, then the absent ones (each list only when not empty)."""
+    parts = []
+    if leftovers:
+        parts.append(f"{len(leftovers)} tensor(s) that map to nothing: {sorted(leftovers)[:20]}")
+    if absent:
+        parts.append(f"missing tensor(s) {sorted(set(absent))[:20]}")
+    return ConversionError(f"checkpoint does not match {what}: " + "; ".join(parts))
+
+
 def config_from_checkpoint(state_dict: dict, model_cfg: dict | None, **overrides) -> Emotion2VecSConfig:
     """Emotion2VecSConfig from tensor shapes, with the stored config for what shapes do not determine."""
     model_cfg = model_cfg or {}
@@ -113,11 +134,11 @@ def config_from_checkpoint(state_dict: dict, model_cfg: dict | None, **overrides
 
     def shape(key):
         if key not in state_dict:
-            raise ConversionError(f"checkpoint has no tensor {key!r}: not an emotion2vec audio model")
+            raise ConversionError(f"checkpoint has no tensor {key!r}, which an emotion2vec audio model has")
         return tuple(state_dict[key].shape)
 
-    conv_layers = matching_indices(state_dict, re.escape(AUDIO) + r"local_encoder\.conv_layers\.(\d+)\.0\.weight")
-    conv_shapes = [shape(f"{AUDIO}local_encoder.conv_layers.{i}.0.weight") for i in conv_layers]
+    conv_shapes = [shape(f"{AUDIO}local_encoder.conv_layers.{i}.0.weight")
+                   for i in range(layer_count(state_dict, f"{AUDIO}local_encoder.conv_layers."))]
     conv_dim = [s[0] for s in conv_shapes]
     conv_kernel = [s[2] for s in conv_shapes]
     if "feature_encoder_spec" in audio_cfg:
@@ -129,12 +150,17 @@ def config_from_checkpoint(state_dict: dict, model_cfg: dict | None, **overrides
             f"the CNN has {len(conv_kernel)} layers and the checkpoint stores no feature_encoder_spec: strides unknown"
         )
     hidden_size = shape(f"{AUDIO}project_features.2.weight")[0]
-    pos_layers = matching_indices(state_dict, re.escape(AUDIO) + r"relative_positional_encoder\.(\d+)\.0\.weight")
-    pos_shape = shape(f"{AUDIO}relative_positional_encoder.{pos_layers[0]}.0.weight")
-    prenet = matching_indices(state_dict, re.escape(AUDIO) + r"context_encoder\.blocks\.(\d+)\.norm1\.weight")
-    main = matching_indices(state_dict, r"blocks\.(\d+)\.norm1\.weight")
+    # fairseq numbers the positional conv layers from 1 (layer 0 is a transpose)
+    pos_layers = matching_indices(state_dict, re.escape(AUDIO) + r"relative_positional_encoder\.(\d+)\..+")
+    pos_shape = shape(f"{AUDIO}relative_positional_encoder.{min(pos_layers, default=1)}.0.weight")
+    prenet = range(layer_count(state_dict, f"{AUDIO}context_encoder.blocks."))
+    main = range(layer_count(state_dict, "blocks."))
     extra = state_dict.get(f"{AUDIO}extra_tokens")
     alibi = state_dict.get(f"{AUDIO}alibi_scale")
+    declared = {f"{AUDIO}extra_tokens": (audio_cfg.get("num_extra_tokens") or 0) > 0,
+                f"{AUDIO}alibi_scale": bool(audio_cfg.get("use_alibi_encoder") and audio_cfg.get("learned_alibi_scale"))}
+    for key in (key for key, expected in declared.items() if expected and key not in state_dict):
+        raise ConversionError(f"checkpoint has no tensor {key!r}, which its stored config declares")
     alibi_shape = tuple(alibi.shape) if alibi is not None else None
     if alibi_shape is not None and len(alibi_shape) == 4:  # older checkpoints lack the per-layer axis
         alibi_shape = (1, *alibi_shape)
@@ -245,21 +271,21 @@ def map_state_dict(state_dict: dict, config: Emotion2VecSConfig, prefix: str = "
             dropped.append(key)
     leftovers = sorted(set(state_dict) - used - set(dropped) - {"proj.weight", "proj.bias"})
     if leftovers or absent:
-        raise ConversionError(
-            f"checkpoint does not match the architecture: {len(leftovers)} source tensor(s) map to nothing: "
-            f"{leftovers}; {len(absent)} expected source tensor(s) are absent: {sorted(set(absent))}"
-        )
+        raise absence_error("the architecture", absent, leftovers)
     return target, dropped
 
 
-def check_covers_model(shapes: dict[str, tuple[int, ...]], model) -> None:
-    """Every model tensor is produced, nothing else is, and every shape fits; else fail naming the keys."""
+def check_covers_model(shapes: dict[str, tuple[int, ...]], model, source_of=lambda key: key) -> None:
+    """Every model tensor is produced, nothing else is, and every shape fits; else fail naming the keys (a model
+    tensor nothing produced by `source_of(key)`, the checkpoint tensor it comes from)."""
     expected = {key: tuple(value.shape) for key, value in model.state_dict().items()}
     missing, unexpected = sorted(set(expected) - set(shapes)), sorted(set(shapes) - set(expected))
     wrong = [f"{k}: {shapes[k]} vs {expected[k]}" for k in sorted(set(shapes) & set(expected)) if shapes[k] != expected[k]]
-    if missing or unexpected or wrong:
-        raise ConversionError(f"model tensors not set: {missing[:20]}; not in the model: {unexpected[:20]}; "
-                              f"shape mismatches: {wrong[:20]}")
+    problems = [f"{label} {keys[:20]}" for label, keys in (
+        ("checkpoint lacks tensor(s)", [source_of(k) for k in missing]), ("tensor(s) not in the model:", unexpected),
+        ("shape mismatches (checkpoint vs model):", wrong)) if keys]
+    if problems:
+        raise ConversionError("; ".join(problems))
 
 
 def read_labels(checkpoint_path: Path, num_labels: int, labels: list[str] | None) -> list[str]:
@@ -298,6 +324,7 @@ def convert_emotion2vec(
     continue pretraining from it (the encoder still loads from it with `AutoModel`), docs/emotion2vec-training.md.
     """
     checkpoint = Path(checkpoint)
+    check_output_dir(out_dir, overwrite, inputs=[checkpoint])
     state_dict, cfg, source_format = split_checkpoint(load_pickled_checkpoint(checkpoint))
     model_cfg = (cfg or {}).get("model")
     stored_normalize = ((cfg or {}).get("task") or {}).get("normalize")
@@ -350,7 +377,7 @@ def convert_emotion2vec(
 
     do_normalize = bool(stored_normalize) if normalize_waveform is None else normalize_waveform
     feature_extractor = Emotion2VecSFeatureExtractor(do_normalize=do_normalize, min_samples=config.receptive_field)
-    with atomic_output_dir(out_dir, overwrite=overwrite) as staging:
+    with atomic_output_dir(out_dir, overwrite=overwrite, inputs=[checkpoint]) as staging:
         model.save_pretrained(staging)
         feature_extractor.save_pretrained(staging)
     return ConversionReport(
