@@ -11,7 +11,8 @@ import torch
 from tqdm.auto import tqdm
 
 from ..dataset_audio import row_waveform
-from ..extract_features import plan_batches
+from ..extract_features import encode, plan_batches
+from ..modeling.modeling_emotion2vec_s import Emotion2VecSModel
 from ..processing.audio_input import AudioInputError
 
 
@@ -41,10 +42,16 @@ class FeatureCache:
 
 
 @torch.no_grad()
-def frame_features(model, extractor, waveforms: list[np.ndarray], max_batch_size: int = 8):
-    """Yield (index, last-layer frame features (frames, hidden) float32) per 16 kHz waveform. Batched by length when
-    the extractor gives an attention mask and the model maps sample lengths to frame lengths; one by one otherwise
+def frame_features(model, extractor, waveforms: list[np.ndarray], max_batch_size: int = 8, failed: dict | None = None):
+    """Yield (index, last-layer frame features (frames, hidden) float32) per 16 kHz waveform. Emotion2Vec-S goes
+    through the package's extraction path (`extract_features.encode`: batched by length, long inputs in windows; an
+    input it cannot encode gets its reason in `failed[index]`). Other encoders are batched by length when their
+    extractor gives an attention mask and the model maps sample lengths to frame lengths, else run one by one
     (encoders with group norm, such as WavLM base, change their output under padding)."""
+    if isinstance(model, Emotion2VecSModel):
+        for index, frames, _ in encode(model, extractor, waveforms, max_batch_size=max_batch_size, failed=failed):
+            yield index, frames.numpy()
+        return
     batched = getattr(extractor, "return_attention_mask", False) and hasattr(model, "_get_feat_extract_output_lengths")
     if batched:
         lengths = model._get_feat_extract_output_lengths(torch.tensor([len(w) for w in waveforms])).tolist()
@@ -85,8 +92,11 @@ def cache_features(model, extractor, rows, cache: FeatureCache, batch_size: int 
                     ids.append(clip_id)
                 except AudioInputError as error:
                     report.failed[clip_id] = str(error)
-            for position, frames in frame_features(model, extractor, waveforms, batch_size):
+            unencoded = {}
+            for position, frames in frame_features(model, extractor, waveforms, batch_size, failed=unencoded):
                 cache.save(ids[position], frames)
                 report.computed += 1
+            report.failed.update({ids[position]: f"clip {ids[position]}: {reason}"
+                                  for position, reason in unencoded.items()})
             bar.update(len(indices))
     return report
