@@ -52,6 +52,18 @@ def _check_ours(out: Path) -> None:
         raise UnsafeOutputError(f"{out}: not replacing it: it holds files c2ser-hf did not write ({shown})")
 
 
+def check_apart_from_inputs(out_dir, inputs=()) -> None:
+    """Refuse an output folder that is one of `inputs`, lies inside one or holds one (paths that do not exist, e.g.
+    Hub ids, are ignored): writing there would change an input, or replacing it would delete one."""
+    out = Path(out_dir).resolve()
+    for source in inputs:
+        if source is not None and Path(source).exists() and _overlaps(out, Path(source).resolve()):
+            raise UnsafeOutputError(
+                f"{out_dir}: overlaps the input {source} (the same folder, inside it or around it); "
+                "write the output elsewhere"
+            )
+
+
 def check_output_dir(out_dir, overwrite: bool = False, inputs=()) -> Path:
     """Refuse an output folder that is a file or link, the current folder or one above it, overlaps one of `inputs`
     (paths that do not exist, e.g. Hub ids, are ignored), or exists while `overwrite` is False or holds anything
@@ -63,12 +75,7 @@ def check_output_dir(out_dir, overwrite: bool = False, inputs=()) -> Path:
     cwd = Path.cwd().resolve()
     if out == cwd or out in cwd.parents:
         raise UnsafeOutputError(f"{given}: is the current folder or one above it; the output needs a folder of its own")
-    for source in inputs:
-        if source is not None and Path(source).exists() and _overlaps(out, Path(source).resolve()):
-            raise UnsafeOutputError(
-                f"{given}: overlaps the input {source} (the same folder, inside it or around it); "
-                "write the output elsewhere"
-            )
+    check_apart_from_inputs(given, inputs)
     if given.exists():
         if not given.is_dir():
             raise UnsafeOutputError(f"{given}: exists and is not a folder; not replacing it")

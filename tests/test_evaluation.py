@@ -253,3 +253,16 @@ def test_any_labelled_dataset_and_a_clip_that_cannot_be_decoded(root, tmp_path, 
     records = {r["id"]: r for r in map(json.loads, lines(tmp_path / "out" / "tiny" / "plain-test" / "predictions.jsonl"))}
     assert set(records) == {"0", "1", "2"} and "error" in records["1"] and records["0"]["reference"] == "anger"
     assert records["0"]["probabilities"] == records["2"]["probabilities"]  # the same clip, resampled from 44.1 kHz
+
+
+def test_overwrite_discards_only_its_own_files_and_out_never_overlaps_a_dataset(root, tmp_path):
+    out = tmp_path / "eval"
+    args = ["evaluate", "--model", str(root / "tiny"), "--dataset", str(root / "emo-emilia"), "--batch-size", "7"]
+    assert main([*args, "--out", str(out)]) == 0
+    folder = out / "tiny" / "emo-emilia-all-test"
+    (folder / "my-notes.txt").write_text("mine")
+    assert main([*args, "--out", str(out), "--overwrite"]) == 0
+    assert (folder / "my-notes.txt").read_text() == "mine" and len(lines(folder / "predictions.jsonl")) == 14
+    before = sorted(p.relative_to(root) for p in (root / "emo-emilia").rglob("*"))
+    assert main([*args, "--out", str(root / "emo-emilia" / "results")]) == 2
+    assert sorted(p.relative_to(root) for p in (root / "emo-emilia").rglob("*")) == before

@@ -185,8 +185,8 @@ def _measure_shard(task) -> int:
     for offset in range(stop - start):
         name = f"split {split!r} row {start + offset}"
         try:
-            samples = rows[offset]["audio"].get_all_samples()
-            waveforms.append(to_mono_16k(samples.data, samples.sample_rate, name=name))
+            samples = rows[offset]["audio"].get_all_samples()  # channels × samples, averaged here without a guess
+            waveforms.append(to_mono_16k(samples.data.mean(0), samples.sample_rate, name=name))
         except (AudioInputError, RuntimeError, ValueError, OSError) as error:
             failed[offset] = f"audio could not be decoded: {error}"
             waveforms.append(np.zeros(0, dtype=np.float32))

@@ -10,13 +10,13 @@ the batches to its own file, rank 0 merges and scores) gives what one process gi
 
 import json
 import os
-import shutil
 import sys
 import time
 from importlib import metadata
 from pathlib import Path
 
 from ..option_error import option_error
+from ..output_folder import check_apart_from_inputs
 from ..processing import EMOTIONS
 from .data import load_eval_set, short_name
 from .judge import Judge
@@ -73,6 +73,7 @@ def evaluate_model(
     for value in _as_list(datasets):
         source, named = _source_and_config(value)
         wanted += [(source, config) for config in ([named] if named else _as_list(configs) or [None])]
+    check_apart_from_inputs(out, [source for source, _ in wanted])
     sets = ranks.rank0_first(lambda: [load_eval_set(d, c, split, label_column, label_map) for d, c in wanted])
     reader = Judge(judge, judge_model, api_key, device=ranks.device(device)) if judge else None
     entries, described = [], []
@@ -171,8 +172,9 @@ def _evaluate_one(runner, evalset, folder: Path, run: dict, reader, ranks: Ranks
 def _prepare_folder(folder: Path, run: dict, overwrite: bool) -> None:
     """Start the folder, or check that the predictions in it come from this same run; cut torn last lines."""
     run = json.loads(json.dumps(run))
-    if overwrite and folder.exists():
-        shutil.rmtree(folder)
+    if overwrite:  # only what an earlier run wrote here: a folder may hold files of the user's too
+        for file in [folder / RUN_FILE, folder / CONFUSION, *_prediction_files(folder)]:
+            file.unlink(missing_ok=True)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / RUN_FILE
     if path.is_file():
