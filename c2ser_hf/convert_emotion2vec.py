@@ -15,13 +15,27 @@ import torch
 import yaml
 
 from .checkpoint_io import load_pickled_checkpoint
+from .modeling import (
+    Emotion2VecSConfig,
+    Emotion2VecSForPreTraining,
+    Emotion2VecSForSequenceClassification,
+    Emotion2VecSModel,
+)
+from .option_error import option_error
 from .output_folder import atomic_output_dir, check_output_dir
-from .modeling import Emotion2VecSConfig, Emotion2VecSForSequenceClassification, Emotion2VecSModel
 from .processing import Emotion2VecSFeatureExtractor
 
 AUDIO = "modality_encoders.AUDIO."
-# Pretraining-only parts: the data2vec decoder that predicts masked targets, and the EMA teacher.
-DROPPED_PREFIXES = (AUDIO + "decoder.", "_ema", "ema.")
+DECODER = AUDIO + "decoder."
+# Pretraining-only parts: the data2vec decoder that predicts masked targets (kept with keep_decoder), and the EMA
+# teacher (pretraining restarts it as a copy of the student).
+DROPPED_PREFIXES = (DECODER, "_ema", "ema.")
+# data2vec 2.0 pretraining settings stored in fairseq/FunASR configs -> Emotion2VecSConfig fields
+PRETRAINING_SETTINGS = {
+    "mask_prob": "mask_time_prob",
+    "mask_length": "mask_time_length",
+    "mask_noise_std": "mask_noise_std",
+}
 DEFAULT_STRIDES = (5, 2, 2, 2, 2, 2, 2)
 BLOCK_RENAMES = {
     "attn.proj": "attention.out_proj",
@@ -173,8 +187,40 @@ def config_from_checkpoint(state_dict: dict, model_cfg: dict | None, **overrides
     )
     if values["num_extra_tokens"] == 0:
         values["utterance_source"] = "mean"
+    values.update(_pretraining_values(state_dict, model_cfg, audio_cfg, hidden_size))
     values.update(overrides)
     return Emotion2VecSConfig(**values)
+
+
+def _pretraining_values(state_dict: dict, model_cfg: dict, audio_cfg: dict, hidden_size: int) -> dict:
+    """Decoder shape (from its tensors, when present) and the masking/target settings the checkpoint was trained
+    with (from its stored config, when present), so that pretraining continues as it ran."""
+    values = {name: audio_cfg[key] for key, name in PRETRAINING_SETTINGS.items() if audio_cfg.get(key) is not None}
+    for key, name in (("clone_batch", "num_mask_copies"), ("average_top_k_layers", "average_top_k_layers")):
+        if model_cfg.get(key) is not None:
+            values[name] = int(model_cfg[key])
+    blocks = matching_indices(state_dict, re.escape(DECODER) + r"blocks\.(\d+)\.0\.weight")
+    if blocks:
+        if f"{DECODER}proj.weight" not in state_dict:
+            raise ConversionError("unsupported decoder variant: only a single linear projection (`decoder.proj`) maps")
+        first = state_dict[f"{DECODER}blocks.0.0.weight"].shape
+        values.update(decoder_dim=first[0], decoder_kernel=first[2], decoder_layers=len(blocks),
+                      decoder_groups=hidden_size // first[1])
+        dropout = (audio_cfg.get("decoder") or {}).get("input_dropout")
+        if dropout is not None:
+            values["decoder_input_dropout"] = float(dropout)
+    return values
+
+
+def map_decoder(state_dict: dict, config: Emotion2VecSConfig) -> dict:
+    """The data2vec decoder's tensors under `Emotion2VecSForPreTraining.decoder`."""
+    target = {}
+    for i in range(config.decoder_layers):
+        for kind in ("weight", "bias"):
+            target[f"decoder.blocks.{i}.conv.{kind}"] = state_dict[f"{DECODER}blocks.{i}.0.{kind}"].float()
+    for kind in ("weight", "bias"):
+        target[f"decoder.proj.{kind}"] = state_dict[f"{DECODER}proj.{kind}"].float()
+    return target
 
 
 def map_state_dict(state_dict: dict, config: Emotion2VecSConfig, prefix: str = "") -> tuple[dict, list[str]]:
@@ -267,12 +313,15 @@ def convert_emotion2vec(
     labels: list[str] | None = None,
     normalize_waveform: bool | None = None,
     overwrite: bool = False,
+    keep_decoder: bool = False,
     **config_overrides,
 ) -> ConversionReport:
     """Convert a fairseq or FunASR emotion2vec/Emotion2Vec-S checkpoint into a `save_pretrained` folder.
 
     `normalize_waveform`: waveform layer-norm in the feature extractor; default the stored `normalize` flag
     (emotion2vec trains with it; Emotion2Vec-S inside C2SER runs without it, docs/fidelity.md#acoustic-tokens).
+    `keep_decoder`: write an `Emotion2VecSForPreTraining` folder that keeps the checkpoint's pretraining decoder, to
+    continue pretraining from it (the encoder still loads from it with `AutoModel`), docs/emotion2vec-training.md.
     """
     checkpoint = Path(checkpoint)
     check_output_dir(out_dir, overwrite, inputs=[checkpoint])
@@ -295,18 +344,36 @@ def convert_emotion2vec(
             **config_overrides,
         }
     config = config_from_checkpoint(state_dict, model_cfg, **config_overrides)
-    prefix = "emotion2vec_s." if has_head else ""
+    if keep_decoder and has_head:
+        raise option_error(ConversionError, "{option}: this checkpoint is a fine-tuned classifier (it has `proj`), "
+                           "not a pretraining checkpoint", "keep_decoder=True", "--keep-decoder")
+    if keep_decoder and not any(key.startswith(DECODER) for key in state_dict):
+        raise option_error(ConversionError, "{option}: the checkpoint holds no pretraining decoder (no `decoder.` "
+                           "tensors)", "keep_decoder=True", "--keep-decoder")
+    prefix = "emotion2vec_s." if has_head or keep_decoder else ""
     target, dropped = map_state_dict(state_dict, config, prefix)
     if has_head:
         target["classifier.out_proj.weight"] = state_dict["proj.weight"].float()
         target["classifier.out_proj.bias"] = state_dict["proj.bias"].float()
+    if keep_decoder:
+        target.update(map_decoder(state_dict, config))
+        dropped = [key for key in dropped if not key.startswith(DECODER)]
+        # the teacher starts as the student; it is not written (loading restores it the same way)
+        teacher = {f"teacher.{key[len('emotion2vec_s.encoder.'):]}": tensor for key, tensor in target.items()
+                   if key.startswith("emotion2vec_s.encoder.")}
+        target.update(teacher)
 
-    model_class = Emotion2VecSForSequenceClassification if has_head else Emotion2VecSModel
+    if keep_decoder:
+        model_class = Emotion2VecSForPreTraining
+    else:
+        model_class = Emotion2VecSForSequenceClassification if has_head else Emotion2VecSModel
     with torch.device("meta"):
         model = model_class(config)
     check_covers_model({key: tuple(tensor.shape) for key, tensor in target.items()}, model)
     model.load_state_dict(target, strict=True, assign=True)
     model.eval()
+    if keep_decoder:
+        model._keys_to_ignore_on_save = set(teacher)
 
     do_normalize = bool(stored_normalize) if normalize_waveform is None else normalize_waveform
     feature_extractor = Emotion2VecSFeatureExtractor(do_normalize=do_normalize, min_samples=config.receptive_field)
