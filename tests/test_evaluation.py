@@ -1,6 +1,7 @@
 """`c2ser-hf evaluate` / `evaluate_model` on a synthetic dataset in the Emo-Emilia layout with the tiny model: every
 output, resume after SIGKILL, 2 processes = 1, re-scoring saved predictions, the LLM judge, a classifier baseline."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -43,16 +44,22 @@ def root(tmp_path_factory):
         yield root
 
 
-@pytest.fixture(scope="module")
-def scores_run(root):
-    # one thread, as each torchrun rank has (OMP_NUM_THREADS=1): float sums then run in the same order, and the
-    # two-process run can be compared bit for bit
+@contextlib.contextmanager
+def one_thread():
+    """One thread, as each torchrun rank has (OMP_NUM_THREADS=1): float sums then run in the same order, so runs
+    can be compared bit for bit whatever thread count the suite runs with."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return evaluate_model(root / "tiny", root / "emo-emilia", root / "one", batch_size=2, progress=False)
+        yield
     finally:
         torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def scores_run(root):
+    with one_thread():
+        return evaluate_model(root / "tiny", root / "emo-emilia", root / "one", batch_size=2, progress=False)
 
 
 def lines(path: Path) -> list[str]:
@@ -187,8 +194,9 @@ def test_classifier_baseline_shares_the_table(root, scores_run):
     torch.manual_seed(0)
     Emotion2VecSForSequenceClassification(config).save_pretrained(root / "emotion2vec-plus")
     Emotion2VecSFeatureExtractor().save_pretrained(root / "emotion2vec-plus")
-    results = evaluate_model([root / "tiny", root / "emotion2vec-plus"], root / "emo-emilia", root / "both",
-                             batch_size=2, progress=False)
+    with one_thread():
+        results = evaluate_model([root / "tiny", root / "emotion2vec-plus"], root / "emo-emilia", root / "both",
+                                 batch_size=2, progress=False)
     labels = results["models"][1]["settings"]["labels"]
     assert labels["开心/happy"] == "happiness" and labels["其他/other"] is None and labels["<unk>"] is None
     tiny, baseline = results["results"]
