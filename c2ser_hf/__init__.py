@@ -12,7 +12,7 @@ from .registration import install as _install_registration
 __version__ = "0.1.0"
 __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     ".modeling": ("C2SERConfig", "C2SERModel", "C2SERForConditionalGeneration", "Emotion2VecSConfig",
-                  "Emotion2VecSModel", "Emotion2VecSForSequenceClassification"),
+                  "Emotion2VecSModel", "Emotion2VecSForSequenceClassification", "Emotion2VecSForPreTraining"),
     ".processing": ("C2SERProcessor", "Emotion2VecSFeatureExtractor"),
 })
 

@@ -1,16 +1,12 @@
-"""Loading the official pickled checkpoints safely, and writing output folders atomically."""
+"""Loading the official pickled checkpoints safely."""
 
 import argparse
-import contextlib
 import os
-import shutil
-import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import torch
-
-from .option_error import output_exists
 
 try:
     from numpy._core import multiarray
@@ -28,8 +24,37 @@ ALLOWED_GLOBALS = {
 }
 
 
+# torch.save stores every record uncompressed; a compressed record that would inflate past both bounds is refused
+# from the sizes the archive declares, before anything is read (a small file must not fill the memory).
+MAX_INFLATION_RATIO = 100
+MAX_INFLATED_BYTES = 2**24
+
+
 class UnsafeCheckpointError(RuntimeError):
-    """The pickle references something other than tensors and plain data."""
+    """The pickle references something other than tensors and plain data, or the archive would inflate to a size
+    out of proportion to the file."""
+
+
+def _check_archive(path: Path) -> None:
+    """The zip archive torch.save writes, with no record that inflates out of proportion; else a one-line refusal."""
+    if not zipfile.is_zipfile(path):
+        with open(path, "rb") as handle:
+            head = handle.read(2)
+        if len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5:  # a pickle's PROTO opcode
+            raise UnsafeCheckpointError(
+                f"{path}: legacy format (a bare pickle, as torch < 1.6 saved): re-save with torch.save "
+                "(load it once where you trust it, then save it again)"
+            )
+        raise UnsafeCheckpointError(f"{path}: not a torch checkpoint (neither the zip archive torch.save writes nor a "
+                                    "pickle)")
+    with zipfile.ZipFile(path) as archive:
+        for record in archive.infolist():
+            if (record.compress_type != zipfile.ZIP_STORED and record.file_size > MAX_INFLATED_BYTES
+                    and record.file_size > MAX_INFLATION_RATIO * max(record.compress_size, 1)):
+                raise UnsafeCheckpointError(
+                    f"{path}: record {record.filename} declares {record.file_size} bytes compressed into "
+                    f"{record.compress_size}; refusing to inflate it (torch.save stores records uncompressed)"
+                )
 
 
 def load_pickled_checkpoint(path: str | os.PathLike, mmap: bool = False) -> dict:
@@ -37,6 +62,7 @@ def load_pickled_checkpoint(path: str | os.PathLike, mmap: bool = False) -> dict
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: checkpoint file does not exist")
+    _check_archive(path)
     try:
         referenced = torch.serialization.get_unsafe_globals_in_checkpoint(path)
     except Exception as error:
@@ -52,26 +78,3 @@ def load_pickled_checkpoint(path: str | os.PathLike, mmap: bool = False) -> dict
     safe = [(ALLOWED_GLOBALS[name], name) for name in referenced] + dtype_classes
     with torch.serialization.safe_globals(safe):
         return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
-
-
-def check_output_dir(out_dir: str | os.PathLike, overwrite: bool = False) -> None:
-    """Refuse an output folder that may not be written, before any work is done."""
-    if Path(out_dir).exists() and not overwrite:
-        raise output_exists(out_dir)
-
-
-@contextlib.contextmanager
-def atomic_output_dir(out_dir: str | os.PathLike, overwrite: bool = False):
-    """Yield a temporary folder beside `out_dir`; it becomes `out_dir` only if the block completes."""
-    out_dir = Path(out_dir)
-    check_output_dir(out_dir, overwrite)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".partial", dir=out_dir.parent))
-    try:
-        yield staging
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        staging.rename(out_dir)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)

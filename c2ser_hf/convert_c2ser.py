@@ -19,11 +19,14 @@ from safetensors.torch import save_file
 from transformers import AutoConfig, AutoTokenizer
 from transformers.dynamic_module_utils import custom_object_save
 
-from .checkpoint_io import atomic_output_dir, load_pickled_checkpoint
+from .checkpoint_io import load_pickled_checkpoint
+from .output_folder import atomic_output_dir, check_output_dir
 from .convert_emotion2vec import (
     ConversionError,
+    absence_error,
     check_covers_model,
     config_from_checkpoint,
+    layer_count,
     map_state_dict,
     matching_indices,
     split_checkpoint,
@@ -121,9 +124,15 @@ def _wenet_encoder_keys(state_dict, source: str, target: str, layers: int, final
 
 def c2ser_config_from_checkpoint(state_dict: dict, text_config, acoustic_config) -> C2SERConfig:
     """The released architecture, with sizes read from the tensors (a synthetic small checkpoint converts too)."""
-    conv0 = state_dict["encoder.embed.conv.0.weight"]
-    whisper_layers = len(matching_indices(state_dict, r"encoder\.encoders\.(\d+)\.norm1\.weight"))
-    link = state_dict["speech_transformer.embed.out.0.weight"]
+
+    def tensor(key):
+        if key not in state_dict:
+            raise ConversionError(f"checkpoint has no tensor {key!r}, which the C2SER checkpoint has")
+        return state_dict[key]
+
+    conv0 = tensor("encoder.embed.conv.0.weight")
+    whisper_layers = layer_count(state_dict, "encoder.encoders.")
+    link = tensor("speech_transformer.embed.out.0.weight")
     return C2SERConfig(
         audio_config={
             "model_type": "whisper",
@@ -132,8 +141,8 @@ def c2ser_config_from_checkpoint(state_dict: dict, text_config, acoustic_config)
             "encoder_layers": whisper_layers,
             # no head count is stored: whisper-medium's 64-wide heads (1024 / 16, docs/fidelity.md#whisper)
             "encoder_attention_heads": max(conv0.shape[0] // 64, 1),
-            "encoder_ffn_dim": state_dict["encoder.encoders.0.feed_forward.w_1.weight"].shape[0],
-            "max_source_positions": state_dict["encoder.embed.pos_enc.pe"].shape[1],
+            "encoder_ffn_dim": tensor("encoder.encoders.0.feed_forward.w_1.weight").shape[0],
+            "max_source_positions": tensor("encoder.embed.pos_enc.pe").shape[1],
             "dropout": 0.1,
             "activation_dropout": 0.1,
             "attention_dropout": 0.0,
@@ -142,11 +151,12 @@ def c2ser_config_from_checkpoint(state_dict: dict, text_config, acoustic_config)
         text_config=text_config.to_dict(),
         link_config={
             "hidden_size": link.shape[0],
-            "num_hidden_layers": len(matching_indices(state_dict, r"speech_transformer\.encoders\.(\d+)\.norm1\.weight")),
-            "intermediate_size": state_dict["speech_transformer.encoders.0.feed_forward.w_1.weight"].shape[0],
-            "max_position_embeddings": state_dict["speech_transformer.embed.pos_enc.pe"].shape[1],
+            "num_hidden_layers": layer_count(state_dict, "speech_transformer.encoders."),
+            "intermediate_size": tensor("speech_transformer.encoders.0.feed_forward.w_1.weight").shape[0],
+            "max_position_embeddings": tensor("speech_transformer.embed.pos_enc.pe").shape[1],
         },
-        downsample_rate=2 ** (len(matching_indices(state_dict, r"down_sample_2\.conv\.(\d+)\.weight")) - 1),
+        # conv layers sit at indices 1, 4, 7, … of the Sequential (ReLU and padding between them)
+        downsample_rate=2 ** (len(matching_indices(state_dict, r"down_sample_2\.conv\.(\d+)\..+")) - 1),
         acoustic_token_source="first_frames",
     )
 
@@ -210,6 +220,14 @@ def map_c2ser_state_dict(
         used.add("speech_token_emded.weight")
 
     adapter = {}
+    for key in state_dict:
+        # each LoRA pair is complete and has its base weight (`<module>.base_layer.weight` in peft >= 0.7)
+        if key.startswith(LLM) and ".lora_" in key:
+            module = key.split(".lora_")[0]
+            pair = [f"{module}.lora_{x}.default.weight" for x in "AB"]
+            absent += [k for k in pair if k not in state_dict]
+            if f"{module}.weight" not in state_dict and f"{module}.base_layer.weight" not in state_dict:
+                absent.append(f"{module}.base_layer.weight")
     for key, tensor in state_dict.items():
         if not key.startswith(LLM + "model.") or ".lora_" in key:
             continue
@@ -235,11 +253,10 @@ def map_c2ser_state_dict(
         if alias in state_dict and original in state_dict and not torch.equal(state_dict[alias], state_dict[original]):
             raise ConversionError(f"{alias} should alias {original} but differs from it")
     leftovers = sorted(set(state_dict) - used - set(dropped))
+    if absent:  # a LoRA matrix left over because its partner is missing is not news
+        leftovers = [key for key in leftovers if ".lora_" not in key]
     if leftovers or absent:
-        raise ConversionError(
-            f"checkpoint does not match C2SER: {len(leftovers)} source tensor(s) map to nothing: {leftovers[:20]}; "
-            f"{len(absent)} expected source tensor(s) are absent: {sorted(absent)[:20]}"
-        )
+        raise absence_error("C2SER", absent, leftovers)
     return target, dropped, adapter
 
 
@@ -277,6 +294,12 @@ def verify_base_model(target: dict, checkpoint, base_model: str | os.PathLike, c
     if differ or seen != llm_keys:
         raise ConversionError(f"the checkpoint's frozen LLM differs from {base_model}: {differ[:10]}; "
                               f"absent from the base: {sorted(llm_keys - seen)[:10]}")
+
+
+def _as_source(target_key: str) -> str:
+    """The checkpoint key of a language-model tensor (other tensors are named as the model names them)."""
+    prefix = "model.language_model."
+    return f"{LLM}model.{target_key[len(prefix):]}" if target_key.startswith(prefix) else target_key
 
 
 def _as_target(base_key: str) -> str:
@@ -344,6 +367,8 @@ def convert_c2ser(
     connector, speech BOS/EOS) plus the LoRA adapter in peft's format and the base model's id; the checkpoint's
     frozen LLM is first verified to equal `base_model`, which `from_pretrained` then loads in its place.
     """
+    inputs = [checkpoint, emotion2vec, base_model]
+    check_output_dir(out_dir, overwrite, inputs)
     state_dict = load_pickled_checkpoint(checkpoint, mmap=True)  # read for names and shapes only
     if not isinstance(state_dict, dict) or "encoder.embed.conv.0.weight" not in state_dict:
         raise ConversionError(f"{checkpoint}: not a C2SER wenet checkpoint (no encoder.embed.conv.0.weight)")
@@ -371,12 +396,12 @@ def convert_c2ser(
     with torch.device("meta"):
         model = C2SERForConditionalGeneration(config)
     model.generation_config.decoding = "official"
-    check_covers_model({key: recipe.shape for key, recipe in target.items()}, model)
+    check_covers_model({key: recipe.shape for key, recipe in target.items()}, model, source_of=_as_source)
     if light:
         verify_base_model(target, checkpoint, base_model, cache_dir=cache_dir, chunk_bytes=max_shard_bytes)
         target = {k: v for k, v in target.items() if not k.startswith(LANGUAGE_MODEL_KEYS)}
         config.base_model_name_or_path = str(base_model)
-    with atomic_output_dir(out_dir, overwrite=overwrite) as staging:
+    with atomic_output_dir(out_dir, overwrite=overwrite, inputs=inputs) as staging:
         # stored in the checkpoint's own dtypes (the LLM in `llm_dtype`); loading upcasts encoders, link and
         # projection to fp32 (docs/fidelity.md#precision)
         write_weights(target, checkpoint, staging, max_shard_bytes)

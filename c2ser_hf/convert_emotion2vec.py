@@ -14,13 +14,28 @@ from pathlib import Path
 import torch
 import yaml
 
-from .checkpoint_io import atomic_output_dir, load_pickled_checkpoint
-from .modeling import Emotion2VecSConfig, Emotion2VecSForSequenceClassification, Emotion2VecSModel
+from .checkpoint_io import load_pickled_checkpoint
+from .modeling import (
+    Emotion2VecSConfig,
+    Emotion2VecSForPreTraining,
+    Emotion2VecSForSequenceClassification,
+    Emotion2VecSModel,
+)
+from .option_error import option_error
+from .output_folder import atomic_output_dir, check_output_dir
 from .processing import Emotion2VecSFeatureExtractor
 
 AUDIO = "modality_encoders.AUDIO."
-# Pretraining-only parts: the data2vec decoder that predicts masked targets, and the EMA teacher.
-DROPPED_PREFIXES = (AUDIO + "decoder.", "_ema", "ema.")
+DECODER = AUDIO + "decoder."
+# Pretraining-only parts: the data2vec decoder that predicts masked targets (kept with keep_decoder), and the EMA
+# teacher (pretraining restarts it as a copy of the student).
+DROPPED_PREFIXES = (DECODER, "_ema", "ema.")
+# data2vec 2.0 pretraining settings stored in fairseq/FunASR configs -> Emotion2VecSConfig fields
+PRETRAINING_SETTINGS = {
+    "mask_prob": "mask_time_prob",
+    "mask_length": "mask_time_length",
+    "mask_noise_std": "mask_noise_std",
+}
 DEFAULT_STRIDES = (5, 2, 2, 2, 2, 2, 2)
 BLOCK_RENAMES = {
     "attn.proj": "attention.out_proj",
@@ -82,6 +97,26 @@ def matching_indices(state_dict: dict, pattern: str) -> list[int]:
     return sorted({int(m.group(1)) for key in state_dict if (m := regex.fullmatch(key))})
 
 
+def layer_count(state_dict: dict, prefix: str) -> int:
+    """Number of layers `<prefix><n>.…`, counted from every key of a layer (so one missing tensor is reported as
+    itself rather than shrinking the count); numbers must run from 0 without a gap."""
+    numbers = matching_indices(state_dict, re.escape(prefix) + r"(\d+)\..+")
+    if numbers != list(range(len(numbers))):
+        gaps = sorted(set(range(max(numbers) + 1)) - set(numbers))
+        raise ConversionError(f"checkpoint lacks every tensor of layer(s) {[f'{prefix}{n}' for n in gaps]}")
+    return len(numbers)
+
+
+def absence_error(what: str, absent, leftovers) -> "ConversionError":
+    """One line naming the source tensors that map to nothing, then the absent ones (each list only when not empty)."""
+    parts = []
+    if leftovers:
+        parts.append(f"{len(leftovers)} tensor(s) that map to nothing: {sorted(leftovers)[:20]}")
+    if absent:
+        parts.append(f"missing tensor(s) {sorted(set(absent))[:20]}")
+    return ConversionError(f"checkpoint does not match {what}: " + "; ".join(parts))
+
+
 def config_from_checkpoint(state_dict: dict, model_cfg: dict | None, **overrides) -> Emotion2VecSConfig:
     """Emotion2VecSConfig from tensor shapes, with the stored config for what shapes do not determine."""
     model_cfg = model_cfg or {}
@@ -99,11 +134,11 @@ def config_from_checkpoint(state_dict: dict, model_cfg: dict | None, **overrides
 
     def shape(key):
         if key not in state_dict:
-            raise ConversionError(f"checkpoint has no tensor {key!r}: not an emotion2vec audio model")
+            raise ConversionError(f"checkpoint has no tensor {key!r}, which an emotion2vec audio model has")
         return tuple(state_dict[key].shape)
 
-    conv_layers = matching_indices(state_dict, re.escape(AUDIO) + r"local_encoder\.conv_layers\.(\d+)\.0\.weight")
-    conv_shapes = [shape(f"{AUDIO}local_encoder.conv_layers.{i}.0.weight") for i in conv_layers]
+    conv_shapes = [shape(f"{AUDIO}local_encoder.conv_layers.{i}.0.weight")
+                   for i in range(layer_count(state_dict, f"{AUDIO}local_encoder.conv_layers."))]
     conv_dim = [s[0] for s in conv_shapes]
     conv_kernel = [s[2] for s in conv_shapes]
     if "feature_encoder_spec" in audio_cfg:
@@ -115,12 +150,17 @@ def config_from_checkpoint(state_dict: dict, model_cfg: dict | None, **overrides
             f"the CNN has {len(conv_kernel)} layers and the checkpoint stores no feature_encoder_spec: strides unknown"
         )
     hidden_size = shape(f"{AUDIO}project_features.2.weight")[0]
-    pos_layers = matching_indices(state_dict, re.escape(AUDIO) + r"relative_positional_encoder\.(\d+)\.0\.weight")
-    pos_shape = shape(f"{AUDIO}relative_positional_encoder.{pos_layers[0]}.0.weight")
-    prenet = matching_indices(state_dict, re.escape(AUDIO) + r"context_encoder\.blocks\.(\d+)\.norm1\.weight")
-    main = matching_indices(state_dict, r"blocks\.(\d+)\.norm1\.weight")
+    # fairseq numbers the positional conv layers from 1 (layer 0 is a transpose)
+    pos_layers = matching_indices(state_dict, re.escape(AUDIO) + r"relative_positional_encoder\.(\d+)\..+")
+    pos_shape = shape(f"{AUDIO}relative_positional_encoder.{min(pos_layers, default=1)}.0.weight")
+    prenet = range(layer_count(state_dict, f"{AUDIO}context_encoder.blocks."))
+    main = range(layer_count(state_dict, "blocks."))
     extra = state_dict.get(f"{AUDIO}extra_tokens")
     alibi = state_dict.get(f"{AUDIO}alibi_scale")
+    declared = {f"{AUDIO}extra_tokens": (audio_cfg.get("num_extra_tokens") or 0) > 0,
+                f"{AUDIO}alibi_scale": bool(audio_cfg.get("use_alibi_encoder") and audio_cfg.get("learned_alibi_scale"))}
+    for key in (key for key, expected in declared.items() if expected and key not in state_dict):
+        raise ConversionError(f"checkpoint has no tensor {key!r}, which its stored config declares")
     alibi_shape = tuple(alibi.shape) if alibi is not None else None
     if alibi_shape is not None and len(alibi_shape) == 4:  # older checkpoints lack the per-layer axis
         alibi_shape = (1, *alibi_shape)
@@ -147,8 +187,40 @@ def config_from_checkpoint(state_dict: dict, model_cfg: dict | None, **overrides
     )
     if values["num_extra_tokens"] == 0:
         values["utterance_source"] = "mean"
+    values.update(_pretraining_values(state_dict, model_cfg, audio_cfg, hidden_size))
     values.update(overrides)
     return Emotion2VecSConfig(**values)
+
+
+def _pretraining_values(state_dict: dict, model_cfg: dict, audio_cfg: dict, hidden_size: int) -> dict:
+    """Decoder shape (from its tensors, when present) and the masking/target settings the checkpoint was trained
+    with (from its stored config, when present), so that pretraining continues as it ran."""
+    values = {name: audio_cfg[key] for key, name in PRETRAINING_SETTINGS.items() if audio_cfg.get(key) is not None}
+    for key, name in (("clone_batch", "num_mask_copies"), ("average_top_k_layers", "average_top_k_layers")):
+        if model_cfg.get(key) is not None:
+            values[name] = int(model_cfg[key])
+    blocks = matching_indices(state_dict, re.escape(DECODER) + r"blocks\.(\d+)\.0\.weight")
+    if blocks:
+        if f"{DECODER}proj.weight" not in state_dict:
+            raise ConversionError("unsupported decoder variant: only a single linear projection (`decoder.proj`) maps")
+        first = state_dict[f"{DECODER}blocks.0.0.weight"].shape
+        values.update(decoder_dim=first[0], decoder_kernel=first[2], decoder_layers=len(blocks),
+                      decoder_groups=hidden_size // first[1])
+        dropout = (audio_cfg.get("decoder") or {}).get("input_dropout")
+        if dropout is not None:
+            values["decoder_input_dropout"] = float(dropout)
+    return values
+
+
+def map_decoder(state_dict: dict, config: Emotion2VecSConfig) -> dict:
+    """The data2vec decoder's tensors under `Emotion2VecSForPreTraining.decoder`."""
+    target = {}
+    for i in range(config.decoder_layers):
+        for kind in ("weight", "bias"):
+            target[f"decoder.blocks.{i}.conv.{kind}"] = state_dict[f"{DECODER}blocks.{i}.0.{kind}"].float()
+    for kind in ("weight", "bias"):
+        target[f"decoder.proj.{kind}"] = state_dict[f"{DECODER}proj.{kind}"].float()
+    return target
 
 
 def map_state_dict(state_dict: dict, config: Emotion2VecSConfig, prefix: str = "") -> tuple[dict, list[str]]:
@@ -199,21 +271,21 @@ def map_state_dict(state_dict: dict, config: Emotion2VecSConfig, prefix: str = "
             dropped.append(key)
     leftovers = sorted(set(state_dict) - used - set(dropped) - {"proj.weight", "proj.bias"})
     if leftovers or absent:
-        raise ConversionError(
-            f"checkpoint does not match the architecture: {len(leftovers)} source tensor(s) map to nothing: "
-            f"{leftovers}; {len(absent)} expected source tensor(s) are absent: {sorted(set(absent))}"
-        )
+        raise absence_error("the architecture", absent, leftovers)
     return target, dropped
 
 
-def check_covers_model(shapes: dict[str, tuple[int, ...]], model) -> None:
-    """Every model tensor is produced, nothing else is, and every shape fits; else fail naming the keys."""
+def check_covers_model(shapes: dict[str, tuple[int, ...]], model, source_of=lambda key: key) -> None:
+    """Every model tensor is produced, nothing else is, and every shape fits; else fail naming the keys (a model
+    tensor nothing produced by `source_of(key)`, the checkpoint tensor it comes from)."""
     expected = {key: tuple(value.shape) for key, value in model.state_dict().items()}
     missing, unexpected = sorted(set(expected) - set(shapes)), sorted(set(shapes) - set(expected))
     wrong = [f"{k}: {shapes[k]} vs {expected[k]}" for k in sorted(set(shapes) & set(expected)) if shapes[k] != expected[k]]
-    if missing or unexpected or wrong:
-        raise ConversionError(f"model tensors not set: {missing[:20]}; not in the model: {unexpected[:20]}; "
-                              f"shape mismatches: {wrong[:20]}")
+    problems = [f"{label} {keys[:20]}" for label, keys in (
+        ("checkpoint lacks tensor(s)", [source_of(k) for k in missing]), ("tensor(s) not in the model:", unexpected),
+        ("shape mismatches (checkpoint vs model):", wrong)) if keys]
+    if problems:
+        raise ConversionError("; ".join(problems))
 
 
 def read_labels(checkpoint_path: Path, num_labels: int, labels: list[str] | None) -> list[str]:
@@ -241,14 +313,18 @@ def convert_emotion2vec(
     labels: list[str] | None = None,
     normalize_waveform: bool | None = None,
     overwrite: bool = False,
+    keep_decoder: bool = False,
     **config_overrides,
 ) -> ConversionReport:
     """Convert a fairseq or FunASR emotion2vec/Emotion2Vec-S checkpoint into a `save_pretrained` folder.
 
     `normalize_waveform`: waveform layer-norm in the feature extractor; default the stored `normalize` flag
     (emotion2vec trains with it; Emotion2Vec-S inside C2SER runs without it, docs/fidelity.md#acoustic-tokens).
+    `keep_decoder`: write an `Emotion2VecSForPreTraining` folder that keeps the checkpoint's pretraining decoder, to
+    continue pretraining from it (the encoder still loads from it with `AutoModel`), docs/emotion2vec-training.md.
     """
     checkpoint = Path(checkpoint)
+    check_output_dir(out_dir, overwrite, inputs=[checkpoint])
     state_dict, cfg, source_format = split_checkpoint(load_pickled_checkpoint(checkpoint))
     model_cfg = (cfg or {}).get("model")
     stored_normalize = ((cfg or {}).get("task") or {}).get("normalize")
@@ -268,22 +344,40 @@ def convert_emotion2vec(
             **config_overrides,
         }
     config = config_from_checkpoint(state_dict, model_cfg, **config_overrides)
-    prefix = "emotion2vec_s." if has_head else ""
+    if keep_decoder and has_head:
+        raise option_error(ConversionError, "{option}: this checkpoint is a fine-tuned classifier (it has `proj`), "
+                           "not a pretraining checkpoint", "keep_decoder=True", "--keep-decoder")
+    if keep_decoder and not any(key.startswith(DECODER) for key in state_dict):
+        raise option_error(ConversionError, "{option}: the checkpoint holds no pretraining decoder (no `decoder.` "
+                           "tensors)", "keep_decoder=True", "--keep-decoder")
+    prefix = "emotion2vec_s." if has_head or keep_decoder else ""
     target, dropped = map_state_dict(state_dict, config, prefix)
     if has_head:
         target["classifier.out_proj.weight"] = state_dict["proj.weight"].float()
         target["classifier.out_proj.bias"] = state_dict["proj.bias"].float()
+    if keep_decoder:
+        target.update(map_decoder(state_dict, config))
+        dropped = [key for key in dropped if not key.startswith(DECODER)]
+        # the teacher starts as the student; it is not written (loading restores it the same way)
+        teacher = {f"teacher.{key[len('emotion2vec_s.encoder.'):]}": tensor for key, tensor in target.items()
+                   if key.startswith("emotion2vec_s.encoder.")}
+        target.update(teacher)
 
-    model_class = Emotion2VecSForSequenceClassification if has_head else Emotion2VecSModel
+    if keep_decoder:
+        model_class = Emotion2VecSForPreTraining
+    else:
+        model_class = Emotion2VecSForSequenceClassification if has_head else Emotion2VecSModel
     with torch.device("meta"):
         model = model_class(config)
     check_covers_model({key: tuple(tensor.shape) for key, tensor in target.items()}, model)
     model.load_state_dict(target, strict=True, assign=True)
     model.eval()
+    if keep_decoder:
+        model._keys_to_ignore_on_save = set(teacher)
 
     do_normalize = bool(stored_normalize) if normalize_waveform is None else normalize_waveform
     feature_extractor = Emotion2VecSFeatureExtractor(do_normalize=do_normalize, min_samples=config.receptive_field)
-    with atomic_output_dir(out_dir, overwrite=overwrite) as staging:
+    with atomic_output_dir(out_dir, overwrite=overwrite, inputs=[checkpoint]) as staging:
         model.save_pretrained(staging)
         feature_extractor.save_pretrained(staging)
     return ConversionReport(

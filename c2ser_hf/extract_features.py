@@ -1,4 +1,5 @@
-"""Batched Emotion2Vec-S feature extraction: length-sorted batches with bounded padding, one `.npy` per input."""
+"""Batched Emotion2Vec-S feature extraction: length-sorted batches with bounded padding, long inputs in windows,
+one `.npy` per input."""
 
 import os
 from dataclasses import dataclass, field
@@ -31,6 +32,50 @@ def plan_batches(lengths: list[int], max_batch_size: int = 8, max_padding: float
     return batches
 
 
+# Longer inputs are encoded in windows: attention over a whole input costs memory with the square of its length (a
+# dense per-head ALiBi bias: 43 GB for 10 minutes), windows keep it bounded and memory linear in the length.
+WINDOW_SECONDS = 30.0
+# Each window adds this much audio on both sides of the frames it contributes (its core).
+CONTEXT_SECONDS = 5.0
+# Files decoded and held at once: at most this many samples (30 minutes at 16 kHz), or `chunk_size` files.
+CHUNK_SAMPLES = 30 * 60 * 16000
+
+
+def window_bounds(total: int, window: int, context: int) -> list[tuple[int, int, int, int]]:
+    """(first, start, stop, last) frame indices of the windows that cover `total` frames: each computes frames
+    [first, last) and keeps its core [start, stop); cores are equal (to a frame), tile the input, and have up to
+    `context` frames on each side."""
+    core = window - 2 * context
+    if core < 1:
+        raise ValueError(f"a window of {window} frames leaves no core between two contexts of {context}")
+    count = -(-total // core)
+    edges = [round(i * total / count) for i in range(count + 1)]
+    return [(max(0, a - context), a, b, min(total, b + context)) for a, b in zip(edges[:-1], edges[1:])]
+
+
+def encode_long(model, input_values: torch.Tensor, utterance_source: str | None, window_frames: int,
+                context_frames: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(frame features (T, D), utterance features) of one 1-D input, from overlapping windows (`window_bounds`)
+    whose cores are stitched. Windows start on the frame hop, so the CNN frames are exactly those of the whole input;
+    the positional convolution and attention see the window instead of the whole input, which changes frames most
+    near a core's edge (README, extract-features). Utterance features come from the stitched frames (`mean`,
+    `first_frames`) or from the windows' extra tokens averaged by core length (`extra_tokens`)."""
+    config = model.config
+    hop, field = config.inputs_to_logits_ratio, config.receptive_field
+    total = int(model._get_feat_extract_output_lengths(torch.tensor(input_values.shape[-1])))
+    parts, extra = [], None
+    for first, start, stop, last in window_bounds(total, window_frames, context_frames):
+        out = model(input_values[first * hop : (last - 1) * hop + field][None], utterance_source="mean")
+        parts.append(out.last_hidden_state[0, start - first : stop - first])
+        if out.extra_tokens is not None:
+            weighted = out.extra_tokens * ((stop - start) / total)
+            extra = weighted if extra is None else extra + weighted
+    frames = torch.cat(parts)
+    mask = torch.ones(1, total, dtype=torch.bool, device=frames.device)
+    utterance = model.utterance_features(frames[None], mask, extra, utterance_source or config.utterance_source)
+    return frames, utterance[0]
+
+
 @torch.no_grad()
 def encode(
     model,
@@ -40,19 +85,48 @@ def encode(
     max_batch_size: int = 8,
     max_padding: float = 0.15,
     progress: bool = False,
+    window_seconds: float | None = WINDOW_SECONDS,
+    context_seconds: float = CONTEXT_SECONDS,
+    failed: dict | None = None,
 ):
-    """Yield (index, frame features (T, D), utterance features) for 16 kHz mono waveforms, in batch order."""
+    """Yield (index, frame features (T, D), utterance features) for 16 kHz mono waveforms, in batch order. Inputs
+    longer than `window_seconds` (None: never) are encoded alone in windows (`encode_long`). An input the model
+    cannot encode (out of memory, too short for `utterance_source`) is left out with its reason in `failed[index]`
+    (raised when `failed` is None); when a batch fails its items are retried one by one."""
     device = model.device
+    frames_per_second = feature_extractor.sampling_rate / model.config.inputs_to_logits_ratio
     lengths = model._get_feat_extract_output_lengths(torch.tensor([len(w) for w in waveforms])).tolist()
+    window = round(window_seconds * frames_per_second) if window_seconds else None
+    long = [i for i, n in enumerate(lengths) if window and n > window]
+    short = [i for i in range(len(waveforms)) if i not in long]
+
+    def run(batch):
+        inputs = feature_extractor(
+            [waveforms[i] for i in batch], sampling_rate=feature_extractor.sampling_rate, return_tensors="pt"
+        ).to(device)
+        if batch[0] in long:
+            frames, utterance = encode_long(model, inputs["input_values"][0], utterance_source, window,
+                                            round(context_seconds * frames_per_second))
+            return [(batch[0], frames.float().cpu(), utterance.float().cpu())]
+        out = model(**inputs, utterance_source=utterance_source)
+        return [(index, out.last_hidden_state[row, : lengths[index]].float().cpu(),
+                 out.utterance_features[row].float().cpu()) for row, index in enumerate(batch)]
+
+    def attempt(batch):
+        try:
+            return run(batch)
+        except (RuntimeError, MemoryError, ValueError) as error:
+            if failed is None:
+                raise
+            if len(batch) > 1:  # one by one, so that only the input that fails is left out
+                return [result for index in batch for result in attempt([index])]
+            failed[batch[0]] = f"could not be encoded ({type(error).__name__}: {' '.join(str(error).split())[:200]})"
+            return []
+
+    batches = [[short[k] for k in b] for b in plan_batches([lengths[i] for i in short], max_batch_size, max_padding)]
     with tqdm(total=len(waveforms), disable=not progress, unit="file") as bar:
-        for batch in plan_batches(lengths, max_batch_size, max_padding):
-            inputs = feature_extractor(
-                [waveforms[i] for i in batch], sampling_rate=feature_extractor.sampling_rate, return_tensors="pt"
-            ).to(device)
-            out = model(**inputs, utterance_source=utterance_source)
-            for row, index in enumerate(batch):
-                frames = out.last_hidden_state[row, : lengths[index]].float().cpu()
-                yield index, frames, out.utterance_features[row].float().cpu()
+        for batch in batches + [[i] for i in long]:
+            yield from attempt(batch)
             bar.update(len(batch))
 
 
@@ -72,9 +146,11 @@ def extract_features_to_files(
     max_batch_size: int = 8,
     chunk_size: int = 256,
     progress: bool = True,
+    window_seconds: float | None = WINDOW_SECONDS,
 ) -> ExtractionReport:
     """Write `<out_dir>/<stem>.npy` per input: frame features (T, D) or utterance features. A file that cannot be
-    used is reported by name and the others go on. Each `.npy` appears only when complete."""
+    used is reported by name and the others go on. Each `.npy` appears only when complete. Inputs over
+    `window_seconds` are encoded in windows (`encode`)."""
     if level not in LEVELS:
         raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
     out_dir = Path(out_dir)
@@ -89,22 +165,29 @@ def extract_features_to_files(
             stems[stem] = str(path)
     todo = list(stems.values())
     bar = tqdm(total=len(todo), disable=not progress, unit="file", desc="extract-features")
-    for start in range(0, len(todo), chunk_size):
-        names, waveforms = [], []
-        for path in todo[start : start + chunk_size]:
+    while todo:
+        names, waveforms, held = [], [], 0
+        while todo and len(names) < chunk_size and held < CHUNK_SAMPLES:
+            path = todo.pop(0)
             try:
                 waveforms.append(to_mono_16k(path, min_samples=model.config.receptive_field))
                 names.append(path)
+                held += len(waveforms[-1])
             except AudioInputError as error:
                 report.failed[path] = str(error)
                 bar.update(1)
-        for index, frames, utterance in encode(model, feature_extractor, waveforms, utterance_source, max_batch_size):
+        failed = {}
+        for index, frames, utterance in encode(model, feature_extractor, waveforms, utterance_source, max_batch_size,
+                                               window_seconds=window_seconds, failed=failed):
             target = out_dir / f"{Path(names[index]).stem}.npy"
             partial = target.with_name(target.name + ".partial")
             with open(partial, "wb") as handle:
                 np.save(handle, (frames if level == "frame" else utterance).numpy())
             os.replace(partial, target)
             report.written.append(target)
+            bar.update(1)
+        for index, reason in failed.items():
+            report.failed[names[index]] = f"{names[index]}: {reason}"
             bar.update(1)
     bar.close()
     return report

@@ -232,6 +232,23 @@ def _quantization_config(quantization: str | None, device: str | None, command: 
                               llm_int8_skip_modules=keep)
 
 
+def _load_encoder(resolved: ResolvedModel, value, model_class, device, cache_dir, revision, token):
+    """(model in eval mode, feature extractor) of an audio encoder that `resolve_model` has checked."""
+    hub = resolved.hub_kwargs(cache_dir, revision, token)
+    from transformers import AutoFeatureExtractor
+
+    import c2ser_hf  # noqa: F401  (registration)
+
+    try:
+        model = model_class.from_pretrained(resolved.target, trust_remote_code=False, **hub)
+        feature_extractor = AutoFeatureExtractor.from_pretrained(resolved.target, trust_remote_code=False, **hub)
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
+        raise _load_error(os.fspath(value), error) from None
+    if device is not None:
+        model = model.to(device)
+    return model.eval(), feature_extractor
+
+
 def load_emotion2vec_s(
     value: str | os.PathLike,
     device: str | None = None,
@@ -244,16 +261,21 @@ def load_emotion2vec_s(
     resolved = resolve_model(
         value, "emotion2vec_s", f"{command} needs an Emotion2Vec-S model", cache_dir, revision, token
     )
-    hub = resolved.hub_kwargs(cache_dir, revision, token)
-    from transformers import AutoFeatureExtractor
-
     from .modeling.modeling_emotion2vec_s import Emotion2VecSModel
 
-    try:
-        model = Emotion2VecSModel.from_pretrained(resolved.target, **hub)
-        feature_extractor = AutoFeatureExtractor.from_pretrained(resolved.target, trust_remote_code=False, **hub)
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
-        raise _load_error(os.fspath(value), error) from None
-    if device is not None:
-        model = model.to(device)
-    return model.eval(), feature_extractor
+    return _load_encoder(resolved, value, Emotion2VecSModel, device, cache_dir, revision, token)
+
+
+def load_audio_encoder(
+    value: str | os.PathLike,
+    device: str | None = None,
+    cache_dir=None,
+    revision: str | None = None,
+    token: str | None = None,
+):
+    """(model in eval mode, feature extractor) of any speech encoder through `AutoModel` / `AutoFeatureExtractor`:
+    Emotion2Vec-S (a pretraining folder gives its encoder) or a transformers one (WavLM, HuBERT, wav2vec 2.0, ...)."""
+    resolved = resolve_model(value, None, cache_dir=cache_dir, revision=revision, token=token)
+    from transformers import AutoModel
+
+    return _load_encoder(resolved, value, AutoModel, device, cache_dir, revision, token)

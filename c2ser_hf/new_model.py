@@ -6,10 +6,10 @@ import os
 import torch
 from transformers import AutoTokenizer
 
-from .checkpoint_io import atomic_output_dir, check_output_dir
 from .option_error import option_error
 from .model_sizes import c2ser_config, emotion2vec_s_config
 from .modeling import C2SERForConditionalGeneration, Emotion2VecSModel
+from .output_folder import atomic_output_dir, check_output_dir
 from .processing import C2SERProcessor, Emotion2VecSFeatureExtractor
 from .tiny_tokenizer import build_tiny_qwen2_tokenizer
 
@@ -35,9 +35,10 @@ def build_random_c2ser(size: str = "tiny", seed: int = 0, tokenizer=None):
 
 
 def write_random_c2ser(out_dir, size: str = "tiny", seed: int = 0, tokenizer=None, overwrite: bool = False) -> None:
-    check_output_dir(out_dir, overwrite)
+    inputs = [tokenizer] if isinstance(tokenizer, (str, os.PathLike)) else []
+    check_output_dir(out_dir, overwrite, inputs)
     model, processor = build_random_c2ser(size, seed, tokenizer)
-    with atomic_output_dir(out_dir, overwrite=overwrite) as staging:
+    with atomic_output_dir(out_dir, overwrite=overwrite, inputs=inputs) as staging:
         model.save_pretrained(staging)
         processor.save_pretrained(staging)
 

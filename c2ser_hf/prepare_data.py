@@ -3,11 +3,11 @@
 import dataclasses
 from pathlib import Path
 
-from .checkpoint_io import atomic_output_dir
 from .datasets_scripts.corpora import CORPORA, read_corpus
 from .datasets_scripts.schema import BadRowError, CorpusLayoutError
 from .datasets_scripts.writer import PrepareReport, write_dataset
 from .option_error import option_error
+from .output_folder import MARKER, atomic_output_dir, check_output_dir
 
 
 def prepare_data(
@@ -31,11 +31,13 @@ def prepare_data(
 
     `max_seconds` None applies the corpus's default (the paper's 20 s, none for the Emo-Emilia test set); 0 keeps
     every duration. `push_to_hub` uploads the finished folder to that dataset repo."""
+    inputs = [source, audio_root]
+    check_output_dir(out, overwrite, inputs)
     rows = read_corpus(corpus, Path(source), Path(audio_root) if audio_root else None)
     if max_seconds is None:
         max_seconds = CORPORA[corpus].max_seconds
     try:
-        with atomic_output_dir(out, overwrite=overwrite) as staging:
+        with atomic_output_dir(out, overwrite=overwrite, inputs=inputs) as staging:
             report = write_dataset(rows, staging, configs=configs, num_proc=num_proc, skip_bad=skip_bad,
                                    max_seconds=max_seconds or None)
     except BadRowError as error:
@@ -47,6 +49,6 @@ def prepare_data(
 
         api = HfApi(endpoint=endpoint, token=token)
         api.create_repo(push_to_hub, repo_type="dataset", private=private, exist_ok=True)
-        api.upload_folder(folder_path=str(out), repo_id=push_to_hub, repo_type="dataset",
+        api.upload_folder(folder_path=str(out), repo_id=push_to_hub, repo_type="dataset", ignore_patterns=[MARKER],
                           commit_message=f"Add {corpus} prepared with c2ser-hf")
     return report

@@ -30,10 +30,12 @@ def _models(registry) -> None:
     from .modeling.configuration_emotion2vec_s import Emotion2VecSConfig
     from .modeling.modeling_c2ser import C2SERForConditionalGeneration, C2SERModel
     from .modeling.modeling_emotion2vec_s import Emotion2VecSForSequenceClassification, Emotion2VecSModel
+    from .modeling.modeling_emotion2vec_s_pretraining import Emotion2VecSForPreTraining
 
     for auto, config, model in (
         ("AutoModel", Emotion2VecSConfig, Emotion2VecSModel),
         ("AutoModelForAudioClassification", Emotion2VecSConfig, Emotion2VecSForSequenceClassification),
+        ("AutoModelForPreTraining", Emotion2VecSConfig, Emotion2VecSForPreTraining),
         ("AutoModel", C2SERConfig, C2SERModel),
         ("AutoModelForMultimodalLM", C2SERConfig, C2SERForConditionalGeneration),
     ):

@@ -10,7 +10,7 @@ relative to the jsonl's own folder."""
 from pathlib import Path, PurePosixPath
 
 from .label_maps import LABEL_MAPS
-from .schema import CorpusLayoutError, CorpusRows, Utterance
+from .schema import CorpusLayoutError, CorpusRows, Utterance, wav_problem
 from .source_files import jsonl_rows
 
 LAYOUT = ("Emo-Emilia release: the repository root (holding Emo-Emilia/), its Emo-Emilia/ folder or the *.jsonl; "
@@ -48,15 +48,19 @@ def _audio_path(wav: str, metadata_folder: Path) -> Path:
 
 def read_emo_emilia(source: Path) -> CorpusRows:
     path = _metadata_file(source)
-    utterances = []
+    utterances, bad_rows = [], []
     for number, row in jsonl_rows(path, ("index", "emotion", "wav", "text")):
         prefix = str(row["index"]).split("_", 1)[0].upper()
         if prefix not in _LANGUAGES:
             raise CorpusLayoutError(f"{path}:{number}: index {row['index']!r} starts with neither ZH_ nor EN_")
+        if wav_problem(row["wav"]):
+            bad_rows.append(f"{path}:{number}: {wav_problem(row['wav'])}")
+            continue
         language = _LANGUAGES[prefix]
         utterances.append(Utterance(
             id=str(row["index"]), audio=_audio_path(str(row["wav"]), path.parent), label=str(row["emotion"]),
             part=language, source=f"{path}:{number}", text=str(row["text"]), language=language,
         ))
     configs = {"all": {"test": ["zh", "en"]}, "zh": {"test": ["zh"]}, "en": {"test": ["en"]}}
-    return CorpusRows("emo-emilia", "Emo-Emilia release", utterances, configs, LABEL_MAPS["emo-emilia"])
+    return CorpusRows("emo-emilia", "Emo-Emilia release", utterances, configs, LABEL_MAPS["emo-emilia"],
+                      bad_rows=bad_rows)

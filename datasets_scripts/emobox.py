@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from .label_maps import emobox_label_map
-from .schema import CorpusLayoutError, CorpusRows, Utterance, parts_from_memberships
+from .schema import CorpusLayoutError, CorpusRows, Utterance, parts_from_memberships, wav_problem
 from .source_files import jsonl_rows, require
 
 LAYOUT = ("EmoBox metadata: DIR = EmoBox data/<dataset>/ with <dataset>.jsonl, fold_<k>/<dataset>_<split>_fold_<k>.jsonl"
@@ -49,7 +49,7 @@ def read_emobox(source: Path, corpus: str, label_map: dict | None, language: str
             label_map = emobox_label_map(json.loads(path.read_text(encoding="utf-8")))
         except (json.JSONDecodeError, AttributeError) as error:
             raise CorpusLayoutError(f"{path}: not a JSON object of label -> category ({error})") from error
-    rows, memberships, repeated = {}, {}, []
+    rows, memberships, repeated, bad_rows = {}, {}, [], []
     files = list(_fold_files(source))
     if files:
         listed = [(path, [(fold, split)]) for path, fold, split in files]
@@ -59,8 +59,11 @@ def read_emobox(source: Path, corpus: str, label_map: dict | None, language: str
     for path, pairs in listed:
         for number, row in jsonl_rows(path, ("key",)):
             wav, label = _row_fields(row)
-            if wav is None or label is None:
+            if not ({"wav", "audio"} & set(row)) or label is None:
                 raise CorpusLayoutError(f"{path}:{number}: needs `wav` (or `audio`) and `emo` (or `label`)")
+            if wav_problem(wav):
+                bad_rows.append(f"{path}:{number}: {wav_problem(wav)}")
+                continue
             key = str(row["key"])
             utterance = Utterance(id=key, audio=audio_root / wav, label=str(label), part="",
                                   source=f"{path}:{number}", language=language)
@@ -73,7 +76,7 @@ def read_emobox(source: Path, corpus: str, label_map: dict | None, language: str
     utterances = list(rows.values()) + repeated
     for utterance in utterances:
         utterance.part = part_of[utterance.id]
-    return CorpusRows(corpus, "EmoBox metadata", utterances, _ordered(configs), label_map)
+    return CorpusRows(corpus, "EmoBox metadata", utterances, _ordered(configs), label_map, bad_rows=bad_rows)
 
 
 def _ordered(configs: dict) -> dict:

@@ -58,13 +58,19 @@ NAMINGS = {
 
 def read_named_files(corpus: str, source: Path) -> CorpusRows:
     naming = NAMINGS[corpus]
-    utterances = [naming.utterance(source, path) for path in audio_files(source)]
+    utterances, stray = [], []
+    for path in audio_files(source):
+        try:
+            utterances.append(naming.utterance(source, path))
+        except CorpusLayoutError as error:
+            stray.append(str(error))
     if not utterances:
-        raise CorpusLayoutError(f"{source}: no .wav files (expected {naming.layout})")
+        raise CorpusLayoutError(stray[0] if stray else f"{source}: no .wav files (expected {naming.layout})")
     speakers = sorted({u.speaker for u in utterances})
     notes = []
     if not 1 < len(speakers) <= _MAX_SPEAKER_FOLDS or "" in speakers:
-        return CorpusRows(corpus, f"{corpus} release", utterances, {"all": {"test": ["all"]}}, LABEL_MAPS[corpus])
+        return CorpusRows(corpus, f"{corpus} release", utterances, {"all": {"test": ["all"]}}, LABEL_MAPS[corpus],
+                          bad_rows=stray)
     for utterance in utterances:
         utterance.part = f"speaker_{utterance.speaker}"
     parts = [f"speaker_{speaker}" for speaker in speakers]
@@ -72,4 +78,4 @@ def read_named_files(corpus: str, source: Path) -> CorpusRows:
     for number, held_out in enumerate(parts, 1):
         configs[f"fold_{number}"] = {"train": [p for p in parts if p != held_out], "test": [held_out]}
         notes.append(f"fold_{number} tests on speaker {speakers[number - 1]} and trains on the other speakers.")
-    return CorpusRows(corpus, f"{corpus} release", utterances, configs, LABEL_MAPS[corpus], notes)
+    return CorpusRows(corpus, f"{corpus} release", utterances, configs, LABEL_MAPS[corpus], notes, stray)

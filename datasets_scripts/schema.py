@@ -1,5 +1,6 @@
 """The one schema every prepared corpus has, the rows builders hand to the writer, and the layout error."""
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +30,15 @@ class CorpusLayoutError(ValueError):
 
 
 class BadRowError(CorpusLayoutError):
-    """One row cannot be used (unknown label, missing or unreadable audio, duplicate id): what `skip_bad` skips."""
+    """One row cannot be used (unknown label, `wav` that is no path, missing or unreadable audio, duplicate id, a
+    file not named as its corpus names files): what `skip_bad` skips."""
+
+
+def wav_problem(wav) -> str:
+    """Why a metadata `wav` value names no audio file ("" when it is a path)."""
+    if isinstance(wav, str) and wav.strip():
+        return ""
+    return f"`wav` is {json.dumps(wav, ensure_ascii=False)}, not an audio file path"
 
 
 @dataclass
@@ -58,6 +67,9 @@ class CorpusRows:
     configs: dict[str, dict[str, list[str]]]
     label_map: dict[str, str | None]
     notes: list[str] = field(default_factory=list)  # facts about the preparation that the dataset card states
+    # rows that name no usable audio, "<file:line or path>: <what is wrong>"; the writer stops at the first (or skips
+    # them under skip_bad) as it does for its own checks
+    bad_rows: list[str] = field(default_factory=list)
 
 
 def parts_from_memberships(memberships: dict[str, set[tuple[str, str]]]) -> tuple[dict[str, str], dict]:

@@ -136,6 +136,8 @@ def write_dataset(
     chosen = select_configs(rows.configs, configs)
     parts = {part for splits in chosen.values() for names in splits.values() for part in names}
     skipped = []
+    for message in rows.bad_rows:
+        _bad(message, skip_bad, skipped)
     utterances, excluded = _check_rows([u for u in rows.utterances if u.part in parts], rows.label_map, skip_bad,
                                        skipped)
     if not utterances:
@@ -176,7 +178,6 @@ def write_dataset(
     )
     del dataset
     shutil.rmtree(root / ".cache")
-    root.chmod(0o755)  # a temporary folder is private to its owner; a dataset is meant to be shared
     return report
 
 

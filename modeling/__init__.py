@@ -9,4 +9,5 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     ".configuration_emotion2vec_s": ("Emotion2VecSConfig",),
     ".modeling_emotion2vec_s": ("Emotion2VecSModel", "Emotion2VecSForSequenceClassification",
                                 "Emotion2VecSPreTrainedModel"),
+    ".modeling_emotion2vec_s_pretraining": ("Emotion2VecSForPreTraining",),
 })

@@ -35,6 +35,20 @@ class Emotion2VecSConfig(PreTrainedConfig):
             the paper's three fully connected layers (§V-A; the paper does not state the widths); an empty list
             gives one linear layer, as emotion2vec_plus' `proj`.
         classifier_pooling (`str`): `"mean"` over frames (emotion2vec_plus) or over the learned `"extra_tokens"`.
+
+    Pretraining (`Emotion2VecSForPreTraining`; defaults are emotion2vec_base's data2vec 2.0 settings and the
+    Emotion2Vec-S paper's loss weights, docs/emotion2vec-training.md):
+        decoder_dim, decoder_kernel, decoder_layers, decoder_groups: the convolutional decoder that predicts the
+            masked frames' targets (384, 7, 4, 16).
+        decoder_input_dropout (`float`): dropout on the student output entering the decoder (0.1).
+        mask_time_prob, mask_time_length: block masking: about `mask_time_prob * frames / mask_time_length` spans of
+            `mask_time_length` frames start at random real frames (0.5, 5); 0 turns masking off.
+        mask_noise_std (`float`): std of the noise that stands in for masked frames at the decoder input (0.01).
+        num_mask_copies (`int`): differently masked copies of each clip per step (data2vec's "clone batch", 8).
+        average_top_k_layers (`int`): targets average the feed-forward outputs of this many top blocks of the
+            teacher, counted among the blocks after the prenet (8).
+        utterance_loss_weight, category_loss_weight (`float`): lambda_utt and lambda_cate of the paper (0.1, 100).
+        contrastive_temperature (`float`): temperature of the category-level contrastive loss (0.07).
     """
 
     model_type = "emotion2vec_s"
@@ -68,6 +82,19 @@ class Emotion2VecSConfig(PreTrainedConfig):
     classifier_hidden_sizes: list[int] | tuple[int, ...] = (256, 256)
     classifier_dropout: float | int = 0.1
     classifier_pooling: str = "mean"
+    decoder_dim: int = 384
+    decoder_kernel: int = 7
+    decoder_layers: int = 4
+    decoder_groups: int = 16
+    decoder_input_dropout: float | int = 0.1
+    mask_time_prob: float | int = 0.5
+    mask_time_length: int = 5
+    mask_noise_std: float | int = 0.01
+    num_mask_copies: int = 8
+    average_top_k_layers: int = 8
+    utterance_loss_weight: float | int = 0.1
+    category_loss_weight: float | int = 100.0
+    contrastive_temperature: float | int = 0.07
 
     def __post_init__(self, **kwargs):
         self.num_feat_extract_layers = len(self.conv_dim)

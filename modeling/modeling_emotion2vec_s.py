@@ -176,6 +176,8 @@ class Emotion2VecSPreTrainedModel(PreTrainedModel):
     # the per-head ALiBi bias is a dense additive mask: flash attention cannot take it
     _supports_flash_attn = False
     _supports_flex_attn = False
+    # a pretraining folder (Emotion2VecSForPreTraining) also holds its decoder and EMA teacher: not the encoder's
+    _keys_to_ignore_on_load_unexpected = [r"^decoder\.", r"^teacher\."]
 
     def _init_weights(self, module):
         super()._init_weights(module)

@@ -23,7 +23,9 @@ class AudioInputError(ValueError):
 def decode_audio_file(path: str | os.PathLike, target_rate: int = 16000) -> tuple[np.ndarray, int]:
     """Decode an audio file to mono float32 samples at the file's own rate: (samples, rate). As the official C2SER
     and Emotion2Vec-S code decodes: `torchaudio.load`, channels averaged. Without torchaudio, transformers' default
-    decoder gives the samples at `target_rate` instead."""
+    decoder gives the samples at `target_rate` instead. torchaudio.load reads the container from the content (FFmpeg
+    through torchcodec), so MP4, M4A, AAC and WebM decode whatever the extension; transformers' `load_audio` with
+    its torchaudio backend would refuse them by extension."""
     path = os.fspath(path)
     # Checked here because `load_audio` reads a string that is not a file as base64 or as a URL.
     if not os.path.exists(path):

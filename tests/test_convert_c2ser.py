@@ -97,6 +97,20 @@ def test_a_renamed_key_fails_naming_it(tmp_path, emotion2vec):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_missing_tensor_is_named_alone(tmp_path, emotion2vec):
+    checkpoint, base_dir, _ = build_upstream(tmp_path)
+    state = torch.load(checkpoint, weights_only=True)
+    layer = "llama_model.base_model.model.model.layers.0."
+    for key in ("encoder.encoders.0.norm1.weight", "speech_transformer.encoders.1.norm1.weight",
+                f"{layer}input_layernorm.weight", f"{layer}self_attn.v_proj.base_layer.weight",
+                f"{layer}mlp.gate_proj.lora_B.default.weight", "encoder.embed.pos_enc.pe"):
+        torch.save({k: v for k, v in state.items() if k != key}, tmp_path / "missing.pt")
+        with pytest.raises(ConversionError) as caught:
+            convert_c2ser(tmp_path / "missing.pt", emotion2vec, tmp_path / "out", base_model=base_dir)
+        assert f"'{key}'" in str(caught.value) and str(caught.value).count("'") == 2, str(caught.value)
+    assert not (tmp_path / "out").exists()
+
+
 def test_cli_convert_c2ser(tmp_path, emotion2vec):
     checkpoint, base_dir, _ = build_upstream(tmp_path, seed=1)
     result = subprocess.run(
@@ -241,5 +255,5 @@ def test_a_pickle_that_runs_code_is_refused(tmp_path, emotion2vec):
 
     torch.save({"encoder.embed.conv.0.weight": torch.zeros(1), "note": Exploit()}, tmp_path / "C2SER_llm.pt")
     with pytest.raises(UnsafeCheckpointError, match="builtins.print"):
-        convert_c2ser(tmp_path / "C2SER_llm.pt", emotion2vec, tmp_path / "out", base_model=tmp_path)
+        convert_c2ser(tmp_path / "C2SER_llm.pt", emotion2vec, tmp_path / "out", base_model=tmp_path / "base")
     assert not (tmp_path / "out").exists()

@@ -107,6 +107,11 @@ def test_decoder_is_dropped_and_reported(tmp_path):
     save_funasr(reference, tmp_path / "model.pt")
     report = convert_emotion2vec(tmp_path / "model.pt", tmp_path / "out")
     assert report.dropped and all(".decoder." in key for key in report.dropped)
+    # keeping it needs one (tests/test_modeling_emotion2vec_s_pretraining.py converts one that has it)
+    save_funasr(build_funasr_model(tiny_conf(), seed=1), tmp_path / "plain.pt")
+    with pytest.raises(ConversionError, match="keep_decoder=True: the checkpoint holds no pretraining decoder"):
+        convert_emotion2vec(tmp_path / "plain.pt", tmp_path / "kept", keep_decoder=True)
+    assert not (tmp_path / "kept").exists()
 
 
 def test_unknown_source_tensor_fails_naming_it(tmp_path):

@@ -104,5 +104,6 @@ def test_a_release_row_whose_audio_is_missing_names_the_release_path(tmp_path):
     missing.unlink()
     with pytest.raises(CorpusLayoutError, match=f"{missing}"):
         prepare_data("emo-emilia", root, tmp_path / "out")
+    (tmp_path / "elsewhere").mkdir()  # not tmp_path itself: an output inside the source is refused first
     with pytest.raises(CorpusLayoutError, match="no Emo-Emilia \\*.jsonl here or in"):
-        prepare_data("emo-emilia", tmp_path, tmp_path / "out")
+        prepare_data("emo-emilia", tmp_path / "elsewhere", tmp_path / "out")

@@ -1,6 +1,7 @@
 """`c2ser-hf evaluate` / `evaluate_model` on a synthetic dataset in the Emo-Emilia layout with the tiny model: every
 output, resume after SIGKILL, 2 processes = 1, re-scoring saved predictions, the LLM judge, a classifier baseline."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -43,9 +44,22 @@ def root(tmp_path_factory):
         yield root
 
 
+@contextlib.contextmanager
+def one_thread():
+    """One thread, as each torchrun rank has (OMP_NUM_THREADS=1): float sums then run in the same order, so runs
+    can be compared bit for bit whatever thread count the suite runs with."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def scores_run(root):
-    return evaluate_model(root / "tiny", root / "emo-emilia", root / "one", batch_size=2, progress=False)
+    with one_thread():
+        return evaluate_model(root / "tiny", root / "emo-emilia", root / "one", batch_size=2, progress=False)
 
 
 def lines(path: Path) -> list[str]:
@@ -180,8 +194,9 @@ def test_classifier_baseline_shares_the_table(root, scores_run):
     torch.manual_seed(0)
     Emotion2VecSForSequenceClassification(config).save_pretrained(root / "emotion2vec-plus")
     Emotion2VecSFeatureExtractor().save_pretrained(root / "emotion2vec-plus")
-    results = evaluate_model([root / "tiny", root / "emotion2vec-plus"], root / "emo-emilia", root / "both",
-                             batch_size=2, progress=False)
+    with one_thread():
+        results = evaluate_model([root / "tiny", root / "emotion2vec-plus"], root / "emo-emilia", root / "both",
+                                 batch_size=2, progress=False)
     labels = results["models"][1]["settings"]["labels"]
     assert labels["开心/happy"] == "happiness" and labels["其他/other"] is None and labels["<unk>"] is None
     tiny, baseline = results["results"]
@@ -261,3 +276,16 @@ def test_any_labelled_dataset_and_a_clip_that_cannot_be_decoded(root, tmp_path, 
     records = {r["id"]: r for r in map(json.loads, lines(tmp_path / "out" / "tiny" / "plain-test" / "predictions.jsonl"))}
     assert set(records) == {"0", "1", "2"} and "error" in records["1"] and records["0"]["reference"] == "anger"
     assert records["0"]["probabilities"] == records["2"]["probabilities"]  # the same clip, resampled from 44.1 kHz
+
+
+def test_overwrite_discards_only_its_own_files_and_out_never_overlaps_a_dataset(root, tmp_path):
+    out = tmp_path / "eval"
+    args = ["evaluate", "--model", str(root / "tiny"), "--dataset", str(root / "emo-emilia"), "--batch-size", "7"]
+    assert main([*args, "--out", str(out)]) == 0
+    folder = out / "tiny" / "emo-emilia-all-test"
+    (folder / "my-notes.txt").write_text("mine")
+    assert main([*args, "--out", str(out), "--overwrite"]) == 0
+    assert (folder / "my-notes.txt").read_text() == "mine" and len(lines(folder / "predictions.jsonl")) == 14
+    before = sorted(p.relative_to(root) for p in (root / "emo-emilia").rglob("*"))
+    assert main([*args, "--out", str(root / "emo-emilia" / "results")]) == 2
+    assert sorted(p.relative_to(root) for p in (root / "emo-emilia").rglob("*")) == before

@@ -10,7 +10,7 @@ from c2ser_hf.modeling import Emotion2VecSConfig, Emotion2VecSForSequenceClassif
 from c2ser_hf.modeling.modeling_emotion2vec_s import alibi_slopes
 from c2ser_hf.processing import Emotion2VecSFeatureExtractor
 
-from test_helpers import randomized, run_without_package
+from test_helpers import pad, randomized, run_without_package, waves
 
 
 def tiny_config(**overrides):
@@ -37,20 +37,6 @@ def tiny_config(**overrides):
 def model():
     torch.manual_seed(0)
     return randomized(Emotion2VecSModel(tiny_config()))
-
-
-def waves(*lengths, seed=0):
-    rng = np.random.default_rng(seed)
-    return [torch.from_numpy(rng.normal(0, 0.1, n).astype(np.float32)) for n in lengths]
-
-
-def pad(items):
-    batch = torch.zeros(len(items), max(len(x) for x in items))
-    mask = torch.zeros(batch.shape, dtype=torch.long)
-    for i, x in enumerate(items):
-        batch[i, : len(x)] = x
-        mask[i, : len(x)] = 1
-    return batch, mask
 
 
 def test_slopes_for_twelve_heads_follow_fairseq():

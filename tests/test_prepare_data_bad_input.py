@@ -9,7 +9,7 @@ from c2ser_hf.prepare_data import prepare_data
 from c2ser_hf.datasets_scripts.corpora import CORPORA
 from c2ser_hf.datasets_scripts.schema import CorpusLayoutError
 
-from corpus_trees import emo_emilia, load
+from corpus_trees import emo_emilia, emobox, load, wav
 
 
 def _spoil(source, number, **changes):
@@ -38,7 +38,20 @@ def _unreadable_audio(source):
     return f"{source / 'EMO-Emilia-ALL.jsonl'}:7", r"audio file .*W000006\.wav could not be decoded \(RuntimeError: Could not open input file"
 
 
-@pytest.mark.parametrize("spoil", [_bad_label, _missing_wav, _duplicate_id, _unreadable_audio])
+def _null_wav(source):
+    return _spoil(source, 2, wav=None), r"`wav` is null, not an audio file path"
+
+
+def _list_wav(source):
+    return _spoil(source, 8, wav=["wavs/a.wav", "wavs/b.wav"]), r'`wav` is \["wavs/a.wav", "wavs/b.wav"\], not an audio'
+
+
+def _number_wav(source):
+    return _spoil(source, 9, wav=17), r"`wav` is 17, not an audio file path"
+
+
+@pytest.mark.parametrize("spoil", [_bad_label, _missing_wav, _duplicate_id, _unreadable_audio, _null_wav, _list_wav,
+                                   _number_wav])
 def test_bad_row_stops_the_build_naming_it(tmp_path, spoil):
     source = emo_emilia(tmp_path / "Emo-Emilia")
     line, reason = spoil(source)
@@ -83,3 +96,32 @@ def test_cli_lists_corpora_and_prepares(tmp_path, capsys):
     assert "already exists" in capsys.readouterr().err
     assert main(["prepare-data", "iemocap", "--source", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x")]) == 2
     assert "nowhere: source folder does not exist" in capsys.readouterr().err
+
+
+def test_emobox_wav_that_is_no_path_names_its_line_and_is_skippable(tmp_path, capsys):
+    rows = [(f"casia-{n}-wangzhe-{emo}", f"wangzhe/{emo}/{n}.wav", emo) for n, emo in enumerate(("angry", "sad", "happy"))]
+    source = emobox(tmp_path / "EmoBox", "casia", rows, {})
+    metadata = source / "casia.jsonl"
+    records = [json.loads(line) for line in metadata.read_text().splitlines()]
+    records[1]["wav"] = 3.5
+    metadata.write_text("".join(json.dumps(record) + "\n" for record in records))
+    argv = ["prepare-data", "casia", "--source", str(source), "--out", str(tmp_path / "out")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"c2ser-hf prepare-data: error: {metadata}:2: `wav` is 3.5, not an audio file path (--skip-bad skips such rows)"
+    assert not (tmp_path / "out").exists()
+    assert main(argv + ["--skip-bad"]) == 0
+    assert f"skipped: {metadata}:2: `wav` is 3.5" in capsys.readouterr().out
+    assert load(tmp_path / "out", split="train")["id"] == ["casia-0-wangzhe-angry", "casia-2-wangzhe-happy"]
+
+
+def test_a_stray_file_in_a_named_files_corpus_is_skippable(tmp_path):
+    for name in ("liuchang/angry/201.wav", "wangzhe/happy/202.wav", "wangzhe/happy/take2/203.wav"):
+        wav(tmp_path / "CASIA" / name)
+    stray = tmp_path / "CASIA" / "wangzhe" / "happy" / "take2" / "203.wav"
+    with pytest.raises(CorpusLayoutError, match=rf"^{stray}: not named as casia files are .*skip_bad=True skips"):
+        prepare_data("casia", tmp_path / "CASIA", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    report = prepare_data("casia", tmp_path / "CASIA", tmp_path / "out", skip_bad=True)
+    assert report.skipped == [f"{stray}: not named as casia files are (<speaker>/<emotion>/<number>.wav)"]
+    assert report.rows["all"]["test"] == 2

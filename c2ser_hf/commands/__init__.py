@@ -15,4 +15,6 @@ COMMANDS = {
     "new": "new",
     "push": "push",
     "push-space": "push_space",
+    "pretrain-emotion2vec": "pretrain_emotion2vec",
+    "probe": "probe",
 }

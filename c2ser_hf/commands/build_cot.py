@@ -20,6 +20,9 @@ def add_arguments(parser) -> None:
     describer.add_argument("--template-only", action="store_true", help="template descriptions, no LLM (default)")
     parser.add_argument("--llm-model", default="default", help="model name sent to --llm-endpoint")
     parser.add_argument("--api-key", help="key for --llm-endpoint (default: none)")
+    parser.add_argument("--llm-timeout", type=arguments.positive_float, default=30.0,
+                        help="seconds for each whole --llm-endpoint answer (retried twice, then the row keeps its "
+                             "template)")
     parser.add_argument("--llm-batch-size", type=arguments.positive_int, default=8, help="prompts per --llm batch")
     arguments.add_device(parser, default=None)
     parser.add_argument("--retries", type=arguments.non_negative_int, default=2,
@@ -44,7 +47,8 @@ def run(args) -> int:
     if args.llm:
         describer = TransformersDescriber(args.llm, batch_size=args.llm_batch_size, device=args.device)
     elif args.llm_endpoint:
-        describer = EndpointDescriber(args.llm_endpoint, model=args.llm_model, api_key=args.api_key)
+        describer = EndpointDescriber(args.llm_endpoint, model=args.llm_model, api_key=args.api_key,
+                                      timeout=args.llm_timeout)
     report = build_cot(
         args.dataset, args.out, stats=args.stats, describer=describer, pitch=args.pitch_estimator,
         pitch_options=arguments.pitch_options(args), num_proc=args.num_proc, shard_size=args.shard_size,
@@ -55,6 +59,9 @@ def run(args) -> int:
     print(f"wrote {sum(summary['rows'].values())} rows to {args.out} "
           f"({summary['shards_computed']} shards computed, {summary['shards_reused']} reused from an earlier run)")
     print("descriptions: " + json.dumps(summary["descriptions"]))
+    if summary["unanswered"]:
+        print(f"the LLM endpoint gave no answer for {summary['unanswered']} row(s): templates used, reasons in "
+              "description_problems")
     if summary["unmeasured"]:
         print("unmeasured: " + json.dumps(summary["unmeasured"], ensure_ascii=False))
     return 0

@@ -17,6 +17,8 @@ def add_arguments(parser) -> None:
     e2v.add_argument("--labels", help="class names of a classification layer: comma-separated, or a file")
     e2v.add_argument("--normalize-waveform", action=argparse.BooleanOptionalAction, default=None,
                      help="waveform layer norm in the feature extractor (default: the checkpoint's stored `normalize`)")
+    e2v.add_argument("--keep-decoder", action="store_true",
+                     help="keep the pretraining decoder: an Emotion2VecSForPreTraining folder to continue pretraining")
     arguments.add_overwrite(e2v)
     e2v.set_defaults(func=_emotion2vec)
 
@@ -48,7 +50,8 @@ def _emotion2vec(args) -> int:
         path = Path(args.labels)
         labels = path.read_text(encoding="utf-8").split() if path.is_file() else args.labels.split(",")
     report = convert_emotion2vec(
-        args.checkpoint, args.out, labels=labels, normalize_waveform=args.normalize_waveform, overwrite=args.overwrite
+        args.checkpoint, args.out, labels=labels, normalize_waveform=args.normalize_waveform, overwrite=args.overwrite,
+        keep_decoder=args.keep_decoder,
     )
     print(f"converted {report.tensors} tensors ({report.source_format}) into {report.model_class} at {args.out}")
     if report.dropped:

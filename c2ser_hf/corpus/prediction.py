@@ -8,6 +8,7 @@ from pathlib import Path
 from ..batch_sizes import c2ser_batch_size, padding_budget
 from ..extract_features import plan_batches
 from ..inference import SAMPLE_RATE, run_inference
+from ..output_folder import check_apart_from_inputs
 from ..predict import summarise
 from . import sharded
 from .dataset_input import language_of, load_corpus, open_stream, run_decoded, stream_clips
@@ -55,6 +56,7 @@ def predict_dataset(
     if batch_size != "auto" and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
         raise ValueError(f"batch_size must be a positive int or 'auto', got {batch_size!r}")
     ranks, out = Ranks(), Path(out)
+    check_apart_from_inputs(out, [dataset])
     if streaming:
         stream, split = open_stream(dataset, config, split)
     else:

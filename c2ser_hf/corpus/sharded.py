@@ -8,7 +8,6 @@ either run, and no clip is ever written twice.
 """
 
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -19,10 +18,11 @@ from .predictions_file import append_predictions, read_predictions
 PREDICTIONS, RUN_FILE = "predictions.jsonl", "run.json"
 
 
-def start(folder: Path, run: dict, overwrite: bool, ranks) -> set[str]:
-    """Prepare `folder` on rank 0 (see the module docstring); every rank returns the ids of the clips already done."""
+def start(folder: Path, run: dict, overwrite: bool, ranks, outputs: tuple[str, ...] = ()) -> set[str]:
+    """Prepare `folder` on rank 0 (see the module docstring; `overwrite` deletes only what a run writes there: its
+    run.json, predictions and the further `outputs` files); every rank returns the ids of the clips already done."""
     if ranks.rank == 0:
-        _prepare_folder(folder, run, overwrite)
+        _prepare_folder(folder, run, overwrite, outputs)
     ranks.barrier()
     done = {record["id"] for record in all_records(folder)}
     ranks.barrier()  # every rank knows what is done before any rank appends
@@ -79,10 +79,11 @@ def merge_shards(folder: Path) -> list[dict]:
     return records
 
 
-def _prepare_folder(folder: Path, run: dict, overwrite: bool) -> None:
+def _prepare_folder(folder: Path, run: dict, overwrite: bool, outputs: tuple[str, ...]) -> None:
     run = json.loads(json.dumps(run))
-    if overwrite and folder.exists():
-        shutil.rmtree(folder)
+    if overwrite:  # only what an earlier run wrote here: a folder may hold files of the user's too
+        for file in [folder / RUN_FILE, *(folder / name for name in outputs), *_prediction_files(folder)]:
+            file.unlink(missing_ok=True)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / RUN_FILE
     if path.is_file():

@@ -20,14 +20,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..checkpoint_io import atomic_output_dir
+from ..output_folder import atomic_output_dir, check_output_dir
 from ..processing.audio_input import AudioInputError, to_mono_16k
 from ..processing.emotion_parsing import EMOTIONS, normalize_emotion
 from .acoustics import ATTRIBUTES, AcousticMeter, Acoustics
 from .descriptions import check_description, description_prompt, implicit_target, template_description
 from .levels import CorpusStats
 from .phonemes import LANGUAGES, detect_language
-from ..option_error import output_exists
 
 REQUIRED_COLUMNS = ("audio", "text", "emotion")
 MEASURED_COLUMNS = ATTRIBUTES + ("speech_duration_s",)
@@ -36,6 +35,7 @@ ADDED_COLUMNS = MEASURED_COLUMNS + ("unmeasured",) + tuple(LEVEL_COLUMNS.values(
     "target_language", "explicit_target", "implicit_target", "description_source", "description_problems"
 )
 OUTCOMES = ("llm", "llm_retry", "template")
+UNANSWERED = "no LLM answer: "  # starts the problems of a row whose LLM request failed (endpoint errors)
 _LANGUAGE_NAMES = {"english": "en", "chinese": "zh", "mandarin": "zh", "cmn": "zh"}
 PARQUET_ROWS_PER_FILE = 5000
 
@@ -51,6 +51,7 @@ class BuildReport:
     unmeasured: Counter = field(default_factory=Counter)
     levels: dict = field(default_factory=dict)
     descriptions: Counter = field(default_factory=Counter)
+    unanswered: int = 0  # template rows whose LLM request failed (timeouts, HTTP errors, malformed answers)
     shards_computed: int = 0
     shards_reused: int = 0
 
@@ -58,7 +59,7 @@ class BuildReport:
         return {
             "rows": self.rows, "measured": dict(self.measured), "unmeasured": dict(self.unmeasured),
             "levels": self.levels, "descriptions": {k: self.descriptions.get(k, 0) for k in OUTCOMES},
-            "shards_computed": self.shards_computed, "shards_reused": self.shards_reused,
+            "unanswered": self.unanswered, "shards_computed": self.shards_computed, "shards_reused": self.shards_reused,
         }
 
 
@@ -184,8 +185,8 @@ def _measure_shard(task) -> int:
     for offset in range(stop - start):
         name = f"split {split!r} row {start + offset}"
         try:
-            samples = rows[offset]["audio"].get_all_samples()
-            waveforms.append(to_mono_16k(samples.data, samples.sample_rate, name=name))
+            samples = rows[offset]["audio"].get_all_samples()  # channels × samples, averaged here without a guess
+            waveforms.append(to_mono_16k(samples.data.mean(0), samples.sample_rate, name=name))
         except (AudioInputError, RuntimeError, ValueError, OSError) as error:
             failed[offset] = f"audio could not be decoded: {error}"
             waveforms.append(np.zeros(0, dtype=np.float32))
@@ -254,6 +255,9 @@ def _describe_shard(job, split, index, start, stop, stats, describer, retries, s
             outputs = describer([prompts[i] for i in pending], attempt, seed + 1000 * index + 100 * attempt)
             still = []
             for i, output in zip(pending, outputs):
+                if isinstance(output, Exception):  # the describer has retried the request already
+                    problems[i] = UNANSWERED + str(output)
+                    continue
                 found = check_description(output, levels[i], texts[i], emotions[i], languages[i])
                 if found:
                     problems[i] = "; ".join(found)
@@ -278,13 +282,13 @@ def _run_descriptions(job, stats, describer, retries, seed, report, progress) ->
     todo = [(split, *shard) for split in job.data for shard in job.shards(split)
             if not job.path("descriptions", split, shard[0]).is_file()]
     report.shards_reused += sum(len(job.shards(split)) for split in job.data) - len(todo)
-    bar = tqdm(total=sum(stop - start for _, _, start, stop in todo), unit="utt", desc="descriptions",
-               disable=not progress or not todo)
-    for split, index, start, stop in todo:
-        _describe_shard(job, split, index, start, stop, stats, describer, retries, seed)
-        report.shards_computed += 1
-        bar.update(stop - start)
-    bar.close()
+    # closed before an error propagates, so that the error is the last line the user sees
+    with tqdm(total=sum(stop - start for _, _, start, stop in todo), unit="utt", desc="descriptions",
+              disable=not progress or not todo) as bar:
+        for split, index, start, stop in todo:
+            _describe_shard(job, split, index, start, stop, stats, describer, retries, seed)
+            report.shards_computed += 1
+            bar.update(stop - start)
 
 
 def _claim_work_folder(work: Path, job_description: dict) -> None:
@@ -304,11 +308,12 @@ def _claim_work_folder(work: Path, job_description: dict) -> None:
     os.replace(temporary, record)
 
 
-def _write_output(data, results: dict, out: Path, stats: CorpusStats, report: BuildReport, overwrite: bool) -> None:
+def _write_output(data, results: dict, out: Path, stats: CorpusStats, report: BuildReport, overwrite: bool,
+                  inputs: list) -> None:
     import datasets
     from datasets.table import embed_table_storage
 
-    with atomic_output_dir(out, overwrite=overwrite) as staging:
+    with atomic_output_dir(out, overwrite=overwrite, inputs=inputs) as staging:
         for split, dataset in data.items():
             acoustics, descriptions = results[split]
             combined = datasets.concatenate_datasets(
@@ -342,7 +347,8 @@ def _card(report: BuildReport, stats: CorpusStats) -> str:
         "| split | rows |", "|---|---|", *[f"| {split} | {n} |" for split, n in report.rows.items()], "",
         "| attribute | μ | σ | measured |", "|---|---|---|---|",
         *[f"| {name} | {s.mean:.3f} | {s.std:.3f} | {s.count} |" for name, s in stats.attributes.items()], "",
-        "Descriptions: " + ", ".join(f"{k} {v}" for k, v in outcomes.items()) + " (`description_source`).", "",
+        "Descriptions: " + ", ".join(f"{k} {v}" for k, v in outcomes.items()) + " (`description_source`); "
+        f"the LLM gave no answer for {report.unanswered} of the template rows (`description_problems`).", "",
     ]
     return "\n".join(lines)
 
@@ -358,12 +364,13 @@ def build_cot(
         them from `stats_split` (default "train" when present, else every split) and saves them as `out/stats.json`.
     describer: a callable `(prompts, attempt, seed) -> texts` (`TransformersDescriber`, `EndpointDescriber`), or None
         for template descriptions only. A description failing `check_description` is retried `retries` times, then
-        replaced by the template.
+        replaced by the template. An exception in place of a text (a request that failed) keeps the template at once,
+        its message recorded in `description_problems` and counted in the report's `unanswered`.
     """
     global _JOB
     out = Path(out)
-    if out.exists() and not overwrite:
-        raise output_exists(out)
+    inputs = [path for path in (source, stats) if isinstance(path, (str, os.PathLike))]
+    check_output_dir(out, overwrite, inputs)
     data = load_input(source, split, config)
     labels = _labels(data)
     if isinstance(stats, (str, os.PathLike)):
@@ -387,7 +394,7 @@ def build_cot(
         _run_descriptions(_JOB, stats, describer, retries, seed, report, progress)
         results = {s: (_stage_table(_JOB, "acoustics", s), _stage_table(_JOB, "descriptions", s)) for s in data}
         _summarise(results, report)
-        _write_output(data, results, out, stats, report, overwrite)
+        _write_output(data, results, out, stats, report, overwrite, inputs)
     finally:
         _JOB = None
     shutil.rmtree(work)
@@ -403,6 +410,7 @@ def _summarise(results: dict, report: BuildReport) -> None:
             for name, reason in (json.loads(notes) if notes else {}).items():
                 report.unmeasured[f"{name}: {reason.split(':')[0]}"] += 1
         report.descriptions.update(descriptions["description_source"].to_pylist())
+        report.unanswered += sum(p.startswith(UNANSWERED) for p in descriptions["description_problems"].to_pylist())
         for column in LEVEL_COLUMNS.values():
             report.levels[column].update(str(v) for v in descriptions[column].to_pylist())
     report.levels = {column: dict(counts) for column, counts in report.levels.items()}

@@ -57,27 +57,124 @@ class TransformersDescriber:
         return outputs
 
 
+class EndpointDown(RuntimeError):
+    """The endpoint failed every one of the first requests of a build: it is down or misconfigured."""
+
+
+class RequestFailed(RuntimeError):
+    """One description request got no usable answer, retries included; the message names the endpoint and why."""
+
+
+class _Exchange:
+    """One POST whose whole exchange (connection, headers, body) ends by a deadline: a server that accepts and never
+    answers, or trickles its answer byte by byte, has its socket shut when time is up. http.client rather than urllib,
+    whose timeout bounds each socket operation only, and hides the socket; the connection is direct (no HTTP proxy)."""
+
+    def __init__(self, url: str, timeout: float):
+        import http.client
+        from urllib.parse import urlsplit
+
+        self.parts = urlsplit(url)
+        self.timeout = timeout
+        connection_class = http.client.HTTPSConnection if self.parts.scheme == "https" else http.client.HTTPConnection
+        self.connection = connection_class(self.parts.hostname, self.parts.port, timeout=timeout)
+        self.socket, self.timed_out = None, False
+
+    def _expire(self) -> None:
+        import socket
+
+        self.timed_out = True
+        try:
+            self.socket.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def post(self, body: bytes, headers: dict) -> tuple[int, bytes]:
+        import threading
+        import time
+
+        deadline = time.monotonic() + self.timeout
+        try:
+            self.connection.connect()
+        except TimeoutError:
+            raise TimeoutError(f"accepted no connection within {self.timeout:g} s") from None
+        # kept here: http.client lets go of the connection's socket once a response says it will close
+        self.socket = self.connection.sock
+        timer = threading.Timer(max(deadline - time.monotonic(), 0.0), self._expire)
+        timer.start()
+        try:
+            self.connection.request("POST", self.parts.path or "/", body, headers)
+            response = self.connection.getresponse()
+            data = response.read()
+        except Exception as error:
+            if self.timed_out or isinstance(error, TimeoutError):
+                raise TimeoutError(f"no complete answer within {self.timeout:g} s") from None
+            raise
+        finally:
+            timer.cancel()
+            self.connection.close()
+        if self.timed_out:
+            raise TimeoutError(f"no complete answer within {self.timeout:g} s")
+        return response.status, data
+
+
 class EndpointDescriber:
     """An OpenAI-compatible `/chat/completions` server (vLLM, TGI, llama.cpp, OpenAI), `concurrency` requests in
     flight (the server batches them). Plain HTTP from the standard library: huggingface_hub's InferenceClient refuses
-    every URL under HF_HUB_OFFLINE, which clusters set while they serve their own model."""
+    every URL under HF_HUB_OFFLINE, which clusters set while they serve their own model.
+
+    Each request must be answered whole within `timeout` seconds; a timeout, a refused or dropped connection, an
+    HTTP 429 or 5xx, or an answer that is not a chat completion is retried `request_retries` times after `backoff`,
+    2 × `backoff`, … seconds. A request that still fails comes back as a `RequestFailed` in place of its text (the
+    build then keeps the template for that row, with the reason). When each of the first `down_after` requests
+    fails, the endpoint is taken to be down and `EndpointDown` is raised."""
 
     def __init__(self, base_url: str, model: str = "default", api_key: str | None = None, max_new_tokens: int = 160,
-                 concurrency: int = 16, timeout: float = 300.0):
+                 concurrency: int = 16, timeout: float = 30.0, request_retries: int = 2, backoff: float = 0.5,
+                 down_after: int = 8):
+        import threading
+
         self.base_url, self.model, self.max_new_tokens = base_url.rstrip("/"), model, max_new_tokens
         self.api_key, self.concurrency, self.timeout = api_key, concurrency, timeout
+        self.request_retries, self.backoff, self.down_after = request_retries, backoff, down_after
+        self._lock = threading.Lock()
+        self._answered, self._failed, self._down = 0, 0, False
 
     @property
     def identity(self) -> dict:
         return {"backend": "endpoint", "base_url": self.base_url, "model": self.model,
                 "max_new_tokens": self.max_new_tokens}
 
-    def _one(self, prompt: str, attempt: int, seed: int) -> str:
+    def _attempt(self, url: str, body: bytes, headers: dict) -> tuple[str | None, str, bool]:
+        """(text, "") on success, else (None, reason, whether a retry may help)."""
+        import http.client
         import json
-        import urllib.error
-        import urllib.request
+
+        try:
+            status, data = _Exchange(url, self.timeout).post(body, headers)
+        except TimeoutError as error:
+            return None, str(error), True
+        except (OSError, http.client.HTTPException) as error:
+            return None, f"cannot be reached ({type(error).__name__}: {error})", True
+        shown = " ".join(data[:400].decode("utf-8", "replace").split())[:160]
+        if status != 200:
+            return None, f"answered HTTP {status}: {shown!r}", status == 429 or status >= 500
+        try:
+            answer = json.loads(data)
+        except ValueError:
+            return None, f"answered something that is not JSON: {shown!r}", True
+        try:
+            return (answer["choices"][0]["message"]["content"] or "").strip(), "", False
+        except (KeyError, IndexError, TypeError):
+            return None, f"answered without choices[0].message.content: {answer!r:.200}", True
+
+    def _one(self, prompt: str, attempt: int, seed: int):
+        import json
+        import time
 
         url = f"{self.base_url}/chat/completions"
+        if self._down:
+            return RequestFailed(f"LLM endpoint {url} is down")
         body = json.dumps({
             "model": self.model, "messages": [{"role": "user", "content": prompt}], "max_tokens": self.max_new_tokens,
             "temperature": 0.0 if attempt == 0 else RETRY_TEMPERATURE, "seed": seed,
@@ -85,18 +182,26 @@ class EndpointDescriber:
         headers = {"Content-Type": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
-        try:
-            with urllib.request.urlopen(urllib.request.Request(url, body, headers), timeout=self.timeout) as response:
-                answer = json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            raise RuntimeError(f"LLM endpoint {url} answered HTTP {error.code}: {error.read()[:300]!r}") from error
-        except (urllib.error.URLError, TimeoutError) as error:
-            raise RuntimeError(f"LLM endpoint {url} cannot be reached: {error}") from error
-        try:
-            return (answer["choices"][0]["message"]["content"] or "").strip()
-        except (KeyError, IndexError, TypeError) as error:
-            raise RuntimeError(f"LLM endpoint {url} answered without choices[0].message.content: {answer!r:.300}") from error
+        for retry in range(self.request_retries + 1):
+            if retry:
+                time.sleep(self.backoff * 2 ** (retry - 1))
+            text, reason, retriable = self._attempt(url, body, headers)
+            if text is not None or not retriable or self._down:
+                break
+        with self._lock:
+            if text is not None:
+                self._answered += 1
+                return text
+            self._failed += 1
+            if not self._answered and self._failed >= self.down_after:
+                self._down = True
+                raise EndpointDown(f"LLM endpoint {url} failed each of the first {self.down_after} requests "
+                                   f"(it looks down); last error: {reason}")
+        return RequestFailed(f"LLM endpoint {url} {reason}")
 
-    def __call__(self, prompts: list[str], attempt: int, seed: int) -> list[str]:
-        with ThreadPoolExecutor(self.concurrency) as pool:
+    def __call__(self, prompts: list[str], attempt: int, seed: int) -> list:
+        pool = ThreadPoolExecutor(self.concurrency)
+        try:
             return list(pool.map(lambda item: self._one(item[1], attempt, seed + item[0]), enumerate(prompts)))
+        finally:
+            pool.shutdown(cancel_futures=True)  # once the endpoint is down, queued requests are not sent

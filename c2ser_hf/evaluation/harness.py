@@ -20,6 +20,7 @@ from ..corpus import sharded
 from ..corpus.dataset_input import language_of, run_decoded
 from ..corpus.predictions_file import read_predictions
 from ..corpus.ranks import Ranks
+from ..output_folder import check_apart_from_inputs
 from ..processing import EMOTIONS
 from .data import load_eval_set, short_name
 from .judge import Judge
@@ -83,6 +84,7 @@ def evaluate_model(
     for value in _as_list(datasets):
         source, named = _source_and_config(value)
         wanted += [(source, config) for config in ([named] if named else _as_list(configs) or [None])]
+    check_apart_from_inputs(out, [source for source, _ in wanted])
     sets = ranks.rank0_first(lambda: [load_eval_set(d, c, split, label_column, label_map) for d, c in wanted])
     reader = Judge(judge, judge_model, api_key, device=ranks.device(device)) if judge else None
     entries, described = [], []
@@ -148,7 +150,7 @@ def score_predictions(files, out="evaluation", *, judge: str | None = None, judg
 
 def _evaluate_one(runner, evalset, folder: Path, run: dict, reader, ranks: Ranks, batch_size, overwrite: bool,
                   progress: bool, answer_language: str | None) -> dict | None:
-    done = sharded.start(folder, run, overwrite, ranks)
+    done = sharded.start(folder, run, overwrite, ranks, outputs=(CONFUSION,))
     if batch_size == "auto":
         batch_size = ranks.smallest(runner.auto_batch_size(max(evalset.durations, default=0.0)))
     mine = sharded.my_batches(evalset.batches(batch_size, padding_budget(runner.model.device)), evalset.ids, done,

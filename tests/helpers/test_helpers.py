@@ -1,10 +1,12 @@
-"""Helpers shared by the model tests: non-trivial random weights, and running code where c2ser_hf is absent."""
+"""Helpers shared by the model tests: random padded waveforms, non-trivial random weights, and running code where
+c2ser_hf is absent."""
 
 import os
 import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import torch
 
 # Prepended to a script: any import of c2ser_hf fails, as on a machine where only transformers is installed.
@@ -21,6 +23,22 @@ _BLOCK_PACKAGE = textwrap.dedent(
     """
 )
 _CHECK_ABSENT = '\nassert not any(m.split(".")[0] == "c2ser_hf" for m in sys.modules), "c2ser_hf was imported"\n'
+
+
+def waves(*lengths, seed=0):
+    """Random 16 kHz waveforms (float32 tensors) of the given lengths."""
+    rng = np.random.default_rng(seed)
+    return [torch.from_numpy(rng.normal(0, 0.1, n).astype(np.float32)) for n in lengths]
+
+
+def pad(items):
+    """Right-padded batch of 1-D tensors and its attention mask (1 = real sample)."""
+    batch = torch.zeros(len(items), max(len(x) for x in items))
+    mask = torch.zeros(batch.shape, dtype=torch.long)
+    for i, x in enumerate(items):
+        batch[i, : len(x)] = x
+        mask[i, : len(x)] = 1
+    return batch, mask
 
 
 def randomized(model):

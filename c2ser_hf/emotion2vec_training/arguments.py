@@ -1,0 +1,61 @@
+"""The recipe of `pretrain-emotion2vec`: one YAML mapping holding the fields below and any
+`transformers.TrainingArguments` field, overridable field by field."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+
+@dataclass
+class Emotion2VecPretrainingArguments:
+    model: str | None = field(
+        default=None,
+        metadata={"help": "converted emotion2vec / Emotion2Vec-S folder or Hub id (`convert emotion2vec "
+                          "--keep-decoder` keeps the pretraining decoder); null: a new model from model_config"},
+    )
+    model_config: dict | None = field(
+        default=None, metadata={"help": "Emotion2VecSConfig fields of a new model (when model is null)"}
+    )
+    config_overrides: dict = field(
+        default_factory=dict,
+        metadata={"help": "Emotion2VecSConfig fields changed on the model: loss weights, masking, decoder, dropout"},
+    )
+    datasets: list[dict] = field(
+        default_factory=list,
+        metadata={"help": "training corpora: load_dataset arguments (path, name, split, data_dir, data_files) and "
+                          "label_column (default `emotion` if present; null = unlabelled)"},
+    )
+    streaming: bool = field(default=False, metadata={"help": "stream the corpora (needs max_steps)"})
+    max_seconds: float = field(default=20.0, metadata={"help": "crop longer clips to this length (0: never)"})
+    normalize_waveform: bool | None = field(
+        default=None,
+        metadata={"help": "waveform layer norm (emotion2vec trains with it); default: the model folder's feature "
+                          "extractor, or on for a new model"},
+    )
+    ema_decay: float = field(default=0.999, metadata={"help": "EMA teacher decay at step 0"})
+    ema_end_decay: float = field(default=0.99999, metadata={"help": "EMA decay reached at ema_anneal_end_step"})
+    ema_anneal_end_step: int = field(default=20000, metadata={"help": "optimizer steps of the linear decay ramp"})
+
+
+def parse_recipe(path: str | Path, overrides: list[str] = ()):
+    """(Emotion2VecPretrainingArguments, TrainingArguments) from a YAML recipe and `FIELD=VALUE` overrides (values
+    parsed as YAML). Unknown fields, a missing file or a malformed value raise ValueError naming them."""
+    from transformers import HfArgumentParser, TrainingArguments
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: recipe file does not exist")
+    try:
+        values = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ValueError(f"{path}: not valid YAML ({' '.join(str(error).split())})") from error
+    if not isinstance(values, dict):
+        raise ValueError(f"{path}: a recipe is a YAML mapping of fields")
+    for override in overrides:
+        name, sep, text = override.partition("=")
+        if not sep or not name:
+            raise ValueError(f"--set {override!r}: expected FIELD=VALUE")
+        values[name.strip()] = yaml.safe_load(text)
+    parser = HfArgumentParser((Emotion2VecPretrainingArguments, TrainingArguments))
+    return parser.parse_dict(values, allow_extra_keys=False)

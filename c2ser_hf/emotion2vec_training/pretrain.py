@@ -1,0 +1,79 @@
+"""Emotion2Vec-S pretraining as one call: model and data from the recipe, the Trainer, resume, the final folder."""
+
+import logging
+from pathlib import Path
+
+from .arguments import Emotion2VecPretrainingArguments
+
+logger = logging.getLogger(__name__)
+
+
+def load_pretraining_model(args: Emotion2VecPretrainingArguments):
+    """(Emotion2VecSForPreTraining, its feature extractor): from `args.model` with `config_overrides` applied, or new
+    from `model_config`."""
+    from transformers import set_seed
+
+    from ..model_loading import resolve_model
+    from ..modeling import Emotion2VecSConfig, Emotion2VecSForPreTraining
+    from ..processing import Emotion2VecSFeatureExtractor
+
+    if args.model is not None:
+        if args.model_config:
+            raise ValueError("give either model (a folder or Hub id) or model_config (a new model), not both")
+        resolved = resolve_model(args.model, "emotion2vec_s", "pretraining needs an Emotion2Vec-S / emotion2vec model")
+        hub = resolved.hub_kwargs(None, None, None)
+        try:
+            model = Emotion2VecSForPreTraining.from_pretrained(resolved.target, **hub, **args.config_overrides)
+            extractor = Emotion2VecSFeatureExtractor.from_pretrained(resolved.target, **hub)
+        except (OSError, TypeError) as error:
+            raise ValueError(f"{args.model}: cannot be loaded: {' '.join(str(error).split())[:300]}") from None
+    else:
+        config = Emotion2VecSConfig(**{**(args.model_config or {}), **args.config_overrides})
+        set_seed(0)  # the new model's initial weights do not depend on the run's seed
+        model = Emotion2VecSForPreTraining(config)
+        extractor = Emotion2VecSFeatureExtractor(do_normalize=True, min_samples=config.receptive_field)
+    if args.normalize_waveform is not None:
+        extractor.do_normalize = args.normalize_waveform
+    return model, extractor
+
+
+def pretrain(args: Emotion2VecPretrainingArguments, training_args) -> Path:
+    """Train, resuming from the last checkpoint in `output_dir` when there is one; save the model (student, decoder
+    and teacher: `AutoModel` loads the encoder from it) and its feature extractor to `output_dir`. Returns it."""
+    from transformers.integrations import is_deepspeed_zero3_enabled
+    from transformers.trainer_utils import get_last_checkpoint
+
+    from .data import PretrainingCollator, load_pretraining_dataset
+    from .ema import EMATeacherCallback
+    from .trainer import Emotion2VecPretrainer
+
+    if args.streaming and training_args.max_steps <= 0:
+        raise ValueError("streaming corpora have no length: set max_steps")
+    if is_deepspeed_zero3_enabled():
+        raise ValueError("DeepSpeed ZeRO-3 is not supported (the EMA teacher update needs whole parameters); "
+                         "use ZeRO-2, which shards the optimizer state and gradients")
+    # the collator reads the `audio` column, which the model's forward does not take
+    training_args.remove_unused_columns = False
+    model, extractor = load_pretraining_model(args)
+    if training_args.deepspeed and model.config.layerdrop > 0:
+        raise ValueError("with DeepSpeed, set config_overrides: {layerdrop: 0}: LayerDrop makes the ranks skip "
+                         "different blocks, which DeepSpeed's gradient reduction cannot take")
+    dataset = load_pretraining_dataset(args.datasets, streaming=args.streaming, seed=training_args.seed)
+    trainer = Emotion2VecPretrainer(
+        model=model,
+        args=training_args,
+        train_dataset=dataset,
+        data_collator=PretrainingCollator(extractor, args.max_seconds, seed=training_args.seed),
+        callbacks=[EMATeacherCallback(args.ema_decay, args.ema_end_decay, args.ema_anneal_end_step)],
+    )
+    output_dir = Path(training_args.output_dir)
+    resume = training_args.resume_from_checkpoint
+    if resume is None and output_dir.is_dir():
+        resume = get_last_checkpoint(str(output_dir))
+        if resume:
+            logger.info("resuming from %s", resume)
+    trainer.train(resume_from_checkpoint=resume)
+    trainer.save_model(str(output_dir))
+    if trainer.is_world_process_zero():
+        extractor.save_pretrained(output_dir)
+    return output_dir
