@@ -4,6 +4,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .commands import train
 from .model_sizes import SIZES
 from .modeling.configuration_emotion2vec_s import UTTERANCE_SOURCES
 
@@ -320,6 +321,12 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_argument("--token", help="Hub token (default: the logged-in one)")
     prepare.add_argument("--endpoint", help="Hub endpoint (default: huggingface.co or HF_ENDPOINT)")
     prepare.set_defaults(func=_prepare_data)
+
+    for name, command in (("train", train),):
+        subparser = commands.add_parser(name, help=command.HELP, description=command.__doc__,
+                                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        command.add_arguments(subparser)
+        subparser.set_defaults(func=command.run, accepts_unknown=getattr(command, "ACCEPTS_UNKNOWN_ARGUMENTS", False))
     return parser
 
 
@@ -335,7 +342,11 @@ def _pitch_options(args) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and not getattr(args, "accepts_unknown", False):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    args.unknown = unknown
     try:
         return args.func(args)
     except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as error:

@@ -379,12 +379,13 @@ def convert_c2ser(
                                  lora_adapter=pairs if light else 0)
 
 
-def adapter_config(adapter: dict, base_model, lora_alpha: float) -> dict:
-    """peft's adapter_config.json for the released LoRA (UPSTREAM §1.10), so peft can load the adapter too."""
+def adapter_config(adapter: dict, base_model, lora_alpha: float, lora_dropout: float = 0.1) -> dict:
+    """peft's adapter_config.json for a LoRA adapter of the base causal LM (the released one: dropout 0.1, UPSTREAM
+    §1.10), so peft can load the adapter too."""
     rank = next(v.shape[0] for k, v in adapter.items() if k.endswith(".lora_A.weight"))
     modules = sorted({k.split(".lora_")[0].rsplit(".", 1)[1] for k in adapter})
     return {
         "peft_type": "LORA", "task_type": "CAUSAL_LM", "base_model_name_or_path": str(base_model), "r": rank,
-        "lora_alpha": lora_alpha, "lora_dropout": 0.1, "target_modules": modules, "bias": "none",
+        "lora_alpha": lora_alpha, "lora_dropout": lora_dropout, "target_modules": modules, "bias": "none",
         "fan_in_fan_out": False, "inference_mode": True,
     }

@@ -261,25 +261,32 @@ class C2SERForConditionalGeneration(C2SERPreTrainedModel, GenerationMixin):
         return super().save_pretrained(save_directory, *args, **kwargs)
 
     @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path, *model_args, **kwargs):
+    def from_pretrained(cls, pretrained_model_name_or_path, *model_args, merge_lora: bool = True, **kwargs):
         """As `PreTrainedModel.from_pretrained`; a light checkpoint (config `base_model_name_or_path`) also loads its
-        frozen language model from that base model and merges the LoRA adapter stored beside the trained parts."""
+        frozen language model from that base model and merges the LoRA adapter stored beside the trained parts
+        (`merge_lora=False` leaves the language model as the base has it, e.g. to keep training the adapter)."""
         hub = {k: kwargs[k] for k in ("cache_dir", "revision", "token", "local_files_only") if k in kwargs}
         config = kwargs.get("config")
         if not isinstance(config, C2SERConfig):
             config = C2SERConfig.from_pretrained(pretrained_model_name_or_path, **hub)
         if not config.base_model_name_or_path:
             return super().from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
-        return cls._from_light(pretrained_model_name_or_path, config, kwargs.get("dtype"), hub)
+        return cls._from_light(pretrained_model_name_or_path, config, kwargs.get("dtype"), hub, merge_lora)
 
     @classmethod
-    def _from_light(cls, path, config: C2SERConfig, dtype, hub: dict):
-        dtype = None if dtype in (None, "auto") else dtype
-        base = AutoModelForCausalLM.from_pretrained(config.base_model_name_or_path, dtype=dtype, **hub)
+    def around_language_model(cls, config: C2SERConfig, causal_lm) -> "C2SERForConditionalGeneration":
+        """A model whose language model and head are `causal_lm`'s own modules (no second copy is ever allocated);
+        every other part is left on the meta device for the caller to load or initialise."""
         with torch.device("meta"):
             model = cls(config)
-        # the base's own modules are used as they are: no second copy of the language model is ever allocated
-        model.model.language_model, model.lm_head = base.model, base.lm_head
+        model.model.language_model, model.lm_head = causal_lm.model, causal_lm.lm_head
+        return model
+
+    @classmethod
+    def _from_light(cls, path, config: C2SERConfig, dtype, hub: dict, merge_lora: bool = True):
+        dtype = None if dtype in (None, "auto") else dtype
+        base = AutoModelForCausalLM.from_pretrained(config.base_model_name_or_path, dtype=dtype, **hub)
+        model = cls.around_language_model(config, base)
         # the trained parts run in fp32 whatever dtype they are stored in (DESIGN "Fidelity decisions")
         trained = {k: v.float() for k, v in load_state_dict(cached_file(path, "model.safetensors", **hub)).items()}
         missing, unexpected = model.load_state_dict(trained, strict=False, assign=True)
@@ -287,9 +294,10 @@ class C2SERForConditionalGeneration(C2SERPreTrainedModel, GenerationMixin):
         if left or unexpected:
             raise ValueError(f"{path}: light checkpoint does not match the model: missing {left[:10]}, "
                              f"unexpected {unexpected[:10]}")
-        adapter = json.loads(open(cached_file(path, "adapter_config.json", **hub), encoding="utf-8").read())
-        model.merge_lora(load_state_dict(cached_file(path, "adapter_model.safetensors", **hub)),
-                         adapter["lora_alpha"] / adapter["r"])
+        if merge_lora:
+            adapter = json.loads(open(cached_file(path, "adapter_config.json", **hub), encoding="utf-8").read())
+            model.merge_lora(load_state_dict(cached_file(path, "adapter_model.safetensors", **hub)),
+                             adapter["lora_alpha"] / adapter["r"])
         generation = cached_file(path, "generation_config.json", _raise_exceptions_for_missing_entries=False, **hub)
         if generation:
             model.generation_config = GenerationConfig.from_pretrained(path, **hub)
