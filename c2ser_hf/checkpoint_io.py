@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .option_error import output_exists
+
 try:
     from numpy._core import multiarray
 except ImportError:  # numpy < 2
@@ -52,12 +54,17 @@ def load_pickled_checkpoint(path: str | os.PathLike, mmap: bool = False) -> dict
         return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
 
 
+def check_output_dir(out_dir: str | os.PathLike, overwrite: bool = False) -> None:
+    """Refuse an output folder that may not be written, before any work is done."""
+    if Path(out_dir).exists() and not overwrite:
+        raise output_exists(out_dir)
+
+
 @contextlib.contextmanager
 def atomic_output_dir(out_dir: str | os.PathLike, overwrite: bool = False):
     """Yield a temporary folder beside `out_dir`; it becomes `out_dir` only if the block completes."""
     out_dir = Path(out_dir)
-    if out_dir.exists() and not overwrite:
-        raise FileExistsError(f"{out_dir}: output folder already exists (pass overwrite to replace it)")
+    check_output_dir(out_dir, overwrite)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".partial", dir=out_dir.parent))
     try:

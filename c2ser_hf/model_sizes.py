@@ -1,8 +1,5 @@
 """Named C2SER configurations: `full` (the released model's shapes), `small` (benchmarks), `tiny` (tests, demos)."""
 
-from .modeling import C2SERConfig
-from .modeling.configuration_c2ser import QWEN2_7B
-
 SIZES = ("tiny", "small", "full")
 
 _REDUCED = {
@@ -42,9 +39,22 @@ _REDUCED = {
 }
 
 
+def emotion2vec_s_config(size: str = "full", **overrides):
+    """An Emotion2VecSConfig of the named size: `full` is emotion2vec_base / Emotion2Vec-S, the reduced sizes are the
+    acoustic towers of the reduced C2SER sizes."""
+    from .modeling.configuration_emotion2vec_s import Emotion2VecSConfig
+
+    if size not in SIZES:
+        raise ValueError(f"size must be one of {SIZES}, got {size!r}")
+    values = {} if size == "full" else dict(_REDUCED[size]["acoustic"])
+    return Emotion2VecSConfig(**{**values, **overrides})
+
+
 def c2ser_config(size: str = "full", vocab_size: int | None = None, speech_token_id: int | None = None,
-                 eos_token_id: int | None = None, **overrides) -> C2SERConfig:
+                 eos_token_id: int | None = None, **overrides):
     """A C2SERConfig of the named size; the token ids come from the tokenizer the model will be paired with."""
+    from .modeling.configuration_c2ser import QWEN2_7B, C2SERConfig
+
     if size not in SIZES:
         raise ValueError(f"size must be one of {SIZES}, got {size!r}")
     # a text_config dict replaces the composite config's defaults, so `full` restates Qwen2-7B's; the reduced sizes

@@ -1,14 +1,16 @@
-"""A randomly initialised C2SER model + processor folder, for tests, demos and benchmarks (`c2ser-hf new`)."""
+"""Randomly initialised model folders (C2SER + processor, Emotion2Vec-S + feature extractor) for tests, demos and
+benchmarks (`c2ser-hf new`)."""
 
 import os
 
 import torch
 from transformers import AutoTokenizer
 
-from .checkpoint_io import atomic_output_dir
-from .model_sizes import c2ser_config
-from .modeling import C2SERForConditionalGeneration
-from .processing import C2SERProcessor
+from .checkpoint_io import atomic_output_dir, check_output_dir
+from .option_error import option_error
+from .model_sizes import c2ser_config, emotion2vec_s_config
+from .modeling import C2SERForConditionalGeneration, Emotion2VecSModel
+from .processing import C2SERProcessor, Emotion2VecSFeatureExtractor
 from .tiny_tokenizer import build_tiny_qwen2_tokenizer
 
 
@@ -17,7 +19,8 @@ def build_random_c2ser(size: str = "tiny", seed: int = 0, tokenizer=None):
     `full` needs the real Qwen2 tokenizer (a path or Hub id)."""
     if tokenizer is None:
         if size == "full":
-            raise ValueError("size 'full' needs the Qwen2 tokenizer: pass tokenizer= (a folder or Hub id)")
+            raise option_error(ValueError, "size 'full' needs the Qwen2 tokenizer: give {option} (a folder or Hub id)",
+                               "tokenizer=", "--tokenizer")
         tokenizer = build_tiny_qwen2_tokenizer()
     elif isinstance(tokenizer, (str, os.PathLike)):
         tokenizer = AutoTokenizer.from_pretrained(tokenizer)
@@ -32,7 +35,17 @@ def build_random_c2ser(size: str = "tiny", seed: int = 0, tokenizer=None):
 
 
 def write_random_c2ser(out_dir, size: str = "tiny", seed: int = 0, tokenizer=None, overwrite: bool = False) -> None:
+    check_output_dir(out_dir, overwrite)
     model, processor = build_random_c2ser(size, seed, tokenizer)
     with atomic_output_dir(out_dir, overwrite=overwrite) as staging:
         model.save_pretrained(staging)
         processor.save_pretrained(staging)
+
+
+def write_random_emotion2vec_s(out_dir, size: str = "tiny", seed: int = 0, overwrite: bool = False) -> None:
+    check_output_dir(out_dir, overwrite)
+    torch.manual_seed(seed)
+    model = Emotion2VecSModel(emotion2vec_s_config(size)).eval()
+    with atomic_output_dir(out_dir, overwrite=overwrite) as staging:
+        model.save_pretrained(staging)
+        Emotion2VecSFeatureExtractor().save_pretrained(staging)

@@ -9,8 +9,8 @@ class SpeechEmotionRecognitionPipeline(Pipeline):
     """
     `pipeline("speech-emotion-recognition", model=...)(audio, top_k=None, explain=False)`
 
-    `audio`: a file path, a 16 kHz array, or a dict `{"array" | "raw": samples, "sampling_rate": rate}` (the
-    `datasets` Audio form). Returns the seven emotions with probabilities, best first (`top_k` keeps the best k).
+    `audio`: a file path, an array, or a dict `{"array" | "raw": samples, "sampling_rate": rate}` (the `datasets`
+    Audio form). A bare array is taken as 16 kHz: pass the dict form for audio at any other rate. Returns the seven emotions with probabilities, best first (`top_k` keeps the best k).
     With `explain=True` it returns `{"scores": [...], "explanation": text}`, the text being the model's explicit
     chain-of-thought answer. Audio over 30 s is scored in equal windows whose probabilities are averaged.
     """

@@ -49,7 +49,9 @@ def build_tiny_qwen2_tokenizer(vocab_size: int = 512) -> Qwen2Tokenizer:
     `<|endoftext|>` is eos, pad and unk as in Qwen2; `<|im_start|>`, `<|im_end|>` and `<|speech|>` are special
     tokens. Any text encodes (the 256 byte symbols are in the vocabulary) and decodes back unchanged.
     """
-    tokenizer = Qwen2Tokenizer().train_new_from_iterator([CORPUS], vocab_size, new_special_tokens=SPECIAL_TOKENS)
+    tokenizer = Qwen2Tokenizer().train_new_from_iterator(
+        [CORPUS], vocab_size, new_special_tokens=SPECIAL_TOKENS, show_progress=False
+    )
     # Generation batches are left-padded; in init_kwargs so that save_pretrained keeps it.
     tokenizer.padding_side = "left"
     tokenizer.init_kwargs["padding_side"] = "left"

@@ -20,6 +20,7 @@ from datasets.info import DatasetInfosDict
 from torchcodec.decoders import AudioDecoder
 
 from c2ser_hf.checkpoint_io import atomic_output_dir
+from c2ser_hf.option_error import option_error
 
 from .dataset_card import dataset_card
 from .schema import FEATURES, SAMPLING_RATE, CorpusLayoutError, CorpusRows, Utterance
@@ -95,7 +96,7 @@ def _check_rows(utterances: list[Utterance], label_map: dict, skip_bad: bool, sk
 
 def _bad(message: str, skip_bad: bool, skipped: list[str]) -> None:
     if not skip_bad:
-        raise CorpusLayoutError(message + " (pass skip_bad / --skip-bad to skip such rows)")
+        raise option_error(CorpusLayoutError, message + " ({option} skips such rows)", "skip_bad=True", "--skip-bad")
     skipped.append(message)
 
 

@@ -1,23 +1,17 @@
-"""Model classes (Hub files: they import only each other, torch, numpy and transformers)."""
+"""Model classes (Hub files: they import only each other, torch, numpy and transformers). Imported on first use."""
 
-from .configuration_c2ser import C2SERConfig
-from .configuration_emotion2vec_s import Emotion2VecSConfig
-from .modeling_c2ser import C2SERForConditionalGeneration, C2SERModel, C2SERPreTrainedModel
-from .modeling_c2ser_whisper import C2SERWhisperEncoder
-from .modeling_emotion2vec_s import (
-    Emotion2VecSForSequenceClassification,
-    Emotion2VecSModel,
-    Emotion2VecSPreTrainedModel,
-)
+from ..lazy_exports import lazy_exports
 
-__all__ = [
-    "C2SERConfig",
-    "C2SERModel",
-    "C2SERForConditionalGeneration",
-    "C2SERPreTrainedModel",
-    "C2SERWhisperEncoder",
-    "Emotion2VecSConfig",
-    "Emotion2VecSModel",
-    "Emotion2VecSForSequenceClassification",
-    "Emotion2VecSPreTrainedModel",
-]
+_EXPORTS = {
+    "C2SERConfig": ".configuration_c2ser",
+    "C2SERModel": ".modeling_c2ser",
+    "C2SERForConditionalGeneration": ".modeling_c2ser",
+    "C2SERPreTrainedModel": ".modeling_c2ser",
+    "C2SERWhisperEncoder": ".modeling_c2ser_whisper",
+    "Emotion2VecSConfig": ".configuration_emotion2vec_s",
+    "Emotion2VecSModel": ".modeling_emotion2vec_s",
+    "Emotion2VecSForSequenceClassification": ".modeling_emotion2vec_s",
+    "Emotion2VecSPreTrainedModel": ".modeling_emotion2vec_s",
+}
+__all__ = list(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

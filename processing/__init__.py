@@ -1,7 +1,14 @@
-"""Processors and feature extractors (Hub files: they import only each other, torch, numpy and transformers)."""
+"""Processors and feature extractors (Hub files: they import only each other, torch, numpy and transformers).
+Imported on first use."""
 
-from .emotion_parsing import EMOTIONS, normalize_emotion, parse_emotion
-from .feature_extraction_emotion2vec_s import Emotion2VecSFeatureExtractor
-from .processing_c2ser import C2SERProcessor
+from ..lazy_exports import lazy_exports
 
-__all__ = ["C2SERProcessor", "EMOTIONS", "Emotion2VecSFeatureExtractor", "normalize_emotion", "parse_emotion"]
+_EXPORTS = {
+    "C2SERProcessor": ".processing_c2ser",
+    "Emotion2VecSFeatureExtractor": ".feature_extraction_emotion2vec_s",
+    "EMOTIONS": ".emotion_parsing",
+    "normalize_emotion": ".emotion_parsing",
+    "parse_emotion": ".emotion_parsing",
+}
+__all__ = list(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

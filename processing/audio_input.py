@@ -1,6 +1,8 @@
 """Turn any user audio (file path, array, tensor; any dtype, rate or channel layout) into validated mono float32."""
 
 import os
+import re
+import warnings
 from numbers import Number
 
 import numpy as np
@@ -26,16 +28,29 @@ def load_audio_file(path: str | os.PathLike, target_rate: int = 16000) -> np.nda
         raise AudioInputError(f"{path}: file does not exist")
     if not os.path.isfile(path):
         raise AudioInputError(f"{path}: is not a file")
+    if os.path.getsize(path) == 0:
+        raise AudioInputError(f"{path}: is an empty file (0 bytes), no audio")
     # The torchaudio backend (torchaudio.load, channel mean, torchaudio.functional.resample) is what the official
     # C2SER / Emotion2Vec-S code does, so converted checkpoints see the same samples.
     backend = "torchaudio" if is_torchaudio_available() else "auto"
     try:
-        return load_audio(path, sampling_rate=target_rate, backend=backend)
+        samples = load_audio(path, sampling_rate=target_rate, backend=backend)
     except Exception as error:
-        # Decoder messages put the reason last, after internal source locations.
-        detail = " ".join(str(error).split())
-        detail = detail if len(detail) <= 160 else "..." + detail[-160:]
-        raise AudioInputError(f"{path}: could not be decoded as audio ({type(error).__name__}: {detail})") from error
+        raise _decoding_error(path, error) from error
+    if samples.size == 0:
+        raise AudioInputError(f"{path}: has no audio (the file holds no samples)")
+    return samples
+
+
+def _decoding_error(path: str, error: Exception) -> AudioInputError:
+    """One line for a file the decoder refused, without the decoder's C++ source locations."""
+    detail = " ".join(str(error).split())
+    if "No audio frames were decoded" in detail:
+        return AudioInputError(f"{path}: has no audio (the file holds no samples)")
+    # torchcodec: "Failed to create AudioDecoder for F: SingleStreamDecoder, /src/…/X.cpp:41, <reason>"
+    detail = re.sub(r"(?:\w+, )?\S*\.(?:cpp|cc|h|c):\d+,?\s*", "", detail).strip(" ,")
+    detail = detail if len(detail) <= 160 else detail[:157] + "..."
+    return AudioInputError(f"{path}: could not be decoded as audio ({detail})")
 
 
 def _check_sampling_rate(sampling_rate, name: str) -> None:
@@ -60,10 +75,11 @@ def _to_mono(samples: np.ndarray, name: str) -> np.ndarray:
     if samples.ndim != 2:
         raise AudioInputError(f"{name}: expected 1-D or 2-D (channels x samples) audio, got shape {samples.shape}")
     rows, cols = samples.shape
-    if rows <= MAX_CHANNELS and rows < cols:
-        return samples.mean(axis=0)
-    if cols <= MAX_CHANNELS and cols < rows:
-        return samples.mean(axis=1)
+    channel_axis = 0 if rows <= MAX_CHANNELS and rows < cols else 1 if cols <= MAX_CHANNELS and cols < rows else None
+    if channel_axis is not None:
+        warnings.warn(f"{name}: array of shape {samples.shape} taken as {samples.shape[channel_axis]} channels "
+                      "(the smaller axis) and averaged to mono", stacklevel=4)
+        return samples.mean(axis=channel_axis)
     raise AudioInputError(
         f"{name}: cannot tell channels from samples in shape {samples.shape}; channels must be the smaller axis "
         f"and at most {MAX_CHANNELS} (pass a list of arrays for a batch)"
@@ -120,8 +136,9 @@ def to_mono_16k(
         audio: a file path (`str` / `os.PathLike`, decoded at its own rate; `sampling_rate` is ignored), or samples as
             a numpy array, torch tensor or list: 1-D, or 2-D with at most 8 channels on the smaller axis (averaged).
             Floats are taken as they are; int8/int16/int32/uint8 are PCM scaled to [-1, 1).
-        sampling_rate: rate of array input; `None` means it is already at `target_rate`. Other rates are resampled
-            with `torchaudio.functional.resample` defaults.
+        sampling_rate: rate of array input. `None` takes the array as already at `target_rate` (16 kHz): give the
+            rate of any other audio, or it is silently read at the wrong speed. Other rates are resampled with
+            `torchaudio.functional.resample` defaults. A 2-D array is averaged over its channels, with a warning.
         name: how errors refer to array input (files are named by their path).
         min_samples: fewest samples accepted after resampling (Emotion2Vec-S needs its 400-sample receptive field).
 

@@ -115,7 +115,8 @@ class C2SERProcessor(ProcessorMixin):
                 as typos rather than sent to the model as a prompt.
             text (`str` or `list[str]`, *optional*): custom prompt(s), the usual processor argument name; give
                 either `text` or a non-default `mode`.
-            sampling_rate (`int`, *optional*): rate of array input; `None` means 16 kHz. Files use their own rate.
+            sampling_rate (`int`, *optional*): rate of array input; `None` takes arrays as 16 kHz (audio at another
+                rate must say so, or it is read at the wrong speed). Files use their own rate.
             targets (`str` or `list[str]`, *optional*): answers to train on; they are appended with
                 `<|endoftext|>` and returned as `labels` (-100 on prompt, speech and padding).
             return_tensors: `"pt"` (default), `"np"` or `None` (numpy).

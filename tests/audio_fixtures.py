@@ -6,10 +6,11 @@ import numpy as np
 import soundfile as sf
 
 
-def speech(path, text="The weather is lovely today.", pitch=50, speed=160, amplitude=100):
-    """Synthesise `text` with espeak-ng into a WAV file (22.05 kHz mono int16)."""
+def speech(path, text="The weather is lovely today.", pitch=50, speed=160, amplitude=100, voice=None):
+    """Synthesise `text` with espeak-ng into a WAV file (22.05 kHz mono int16); `voice` e.g. "cmn" for Mandarin."""
     subprocess.run(
-        ["espeak-ng", "-w", str(path), "-p", str(pitch), "-s", str(speed), "-a", str(amplitude), text],
+        ["espeak-ng", "-w", str(path), "-p", str(pitch), "-s", str(speed), "-a", str(amplitude),
+         *(["-v", voice] if voice else []), text],
         check=True,
         capture_output=True,
     )

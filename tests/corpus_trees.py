@@ -31,6 +31,20 @@ def emo_emilia(root: Path, per_label: int = 1) -> Path:
     return root
 
 
+def emo_emilia_release(root: Path, per_label: int = 1, revision: str = "wav") -> Path:
+    """The Emo-Emilia release as cloned: root/Emo-Emilia/Emo-Emilia-ALL.jsonl naming audio exactly as the release
+    does, relative to root: `./Emo-Emilia/wav/<index>.wav`, or `./Emo-Emilia/<index>.wav` (`revision="old"`)."""
+    rows = []
+    for language in ("ZH", "EN"):
+        for number, label in enumerate(EMO_EMILIA_LABELS * per_label):
+            index = f"{language}_B00{number:03d}_S00010_W000{number:03d}"
+            relative = f"./Emo-Emilia/wav/{index}.wav" if revision == "wav" else f"./Emo-Emilia/{index}.wav"
+            wav(root / relative, rate=24000, seed=number)
+            rows.append({"index": index, "emotion": label, "wav": relative, "text": f" {language} {number}"})
+    write_jsonl(root / "Emo-Emilia" / "Emo-Emilia-ALL.jsonl", rows)
+    return root
+
+
 def emobox(root: Path, dataset: str, rows: list[tuple[str, str, str]], folds: dict[int, dict[str, list[str]]],
            label_map: dict[str, str] | None = None) -> Path:
     """An EmoBox checkout: data/<dataset>/{<dataset>.jsonl, fold_k/<dataset>_<split>_fold_k.jsonl, label_map.json}

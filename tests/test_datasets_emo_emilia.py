@@ -4,7 +4,9 @@ import re
 
 import huggingface_hub.constants
 import pytest
+from datasets import Audio
 
+from c2ser_hf.datasets_scripts.schema import CorpusLayoutError
 from c2ser_hf.prepare_data import prepare_data
 from c2ser_hf.processing.emotion_parsing import EMOTIONS
 
@@ -74,3 +76,33 @@ def test_hub_copy_loads_with_the_local_schema(prepared, tmp_path, monkeypatch):
         local = load(out, config, split="test")
         assert hub_copy.features == local.features and hub_copy.num_rows == local.num_rows
         assert hub_copy["id"] == local["id"]
+
+
+@pytest.mark.parametrize("revision", ["wav", "old"])
+def test_the_release_as_cloned_builds_from_its_root_or_its_folder(tmp_path, prepared, revision):
+    from corpus_trees import emo_emilia_release
+
+    root = emo_emilia_release(tmp_path / "Emo-Emilia-repo", per_label=2, revision=revision)
+    built = {}
+    for name, source in (("root", root), ("folder", root / "Emo-Emilia"),
+                         ("jsonl", root / "Emo-Emilia" / "Emo-Emilia-ALL.jsonl")):
+        prepare_data("emo-emilia", source, tmp_path / name)
+        built[name] = load(tmp_path / name, "all", split="test")
+    flat = load(prepared[0], "all", split="test")  # the copy whose paths are relative to the jsonl's folder
+    columns = ["id", "emotion", "original_label", "language", "duration"]
+    for name, dataset in built.items():
+        assert dataset.select_columns(columns).to_list() == flat.select_columns(columns).to_list(), name
+        assert [row["audio"]["bytes"] for row in dataset.cast_column("audio", Audio(decode=False))] == \
+            [row["audio"]["bytes"] for row in built["root"].cast_column("audio", Audio(decode=False))]
+
+
+def test_a_release_row_whose_audio_is_missing_names_the_release_path(tmp_path):
+    from corpus_trees import emo_emilia_release
+
+    root = emo_emilia_release(tmp_path / "repo")
+    missing = next((root / "Emo-Emilia" / "wav").iterdir())
+    missing.unlink()
+    with pytest.raises(CorpusLayoutError, match=f"{missing}"):
+        prepare_data("emo-emilia", root, tmp_path / "out")
+    with pytest.raises(CorpusLayoutError, match="no Emo-Emilia \\*.jsonl here or in"):
+        prepare_data("emo-emilia", tmp_path, tmp_path / "out")

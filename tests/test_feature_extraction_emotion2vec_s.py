@@ -1,5 +1,7 @@
 """Emotion2VecSFeatureExtractor and the audio input conversion it shares with the other processors."""
 
+import re
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -56,12 +58,13 @@ def test_int16_is_scaled_like_float(extractor):
     np.testing.assert_array_equal(from_int, pcm.astype(np.float32) / 32768)
 
 
-def test_stereo_either_layout_averages_channels(extractor):
+def test_stereo_either_layout_averages_channels_with_a_warning(extractor):
     stereo = _noise(700, 4, channels=2)
     expected = stereo.mean(axis=0)
-    np.testing.assert_allclose(extractor(stereo)["input_values"][0], expected, atol=1e-7)
-    np.testing.assert_allclose(extractor(stereo.T)["input_values"][0], expected, atol=1e-7)
-    np.testing.assert_allclose(extractor(torch.from_numpy(stereo))["input_values"][0], expected, atol=1e-7)
+    for layout in (stereo, stereo.T, torch.from_numpy(stereo)):
+        with pytest.warns(UserWarning, match=r"audio\[0\]: array of shape \(\d+, \d+\) taken as 2 channels"):
+            values = extractor(layout)["input_values"][0]
+        np.testing.assert_allclose(values, expected, atol=1e-7)
 
 
 def test_array_at_44k1_is_resampled_with_torchaudio(extractor):
@@ -139,3 +142,19 @@ def test_save_and_load_keeps_settings(tmp_path):
     assert loaded.do_normalize is True and loaded.min_samples == 800 and loaded.to_dict() == extractor.to_dict()
     audio = _noise(900)
     np.testing.assert_array_equal(loaded(audio)["input_values"], extractor(audio)["input_values"])
+
+
+def test_files_without_audio_say_so_in_one_plain_line(extractor, tmp_path):
+    empty, header_only, garbage = tmp_path / "empty.wav", tmp_path / "header_only.wav", tmp_path / "garbage.wav"
+    empty.write_bytes(b"")
+    sf.write(header_only, np.zeros(0, dtype=np.int16), 16000)
+    garbage.write_bytes(b"RIFF this is not audio" * 20)
+    for path, message in ((empty, "is an empty file (0 bytes), no audio"),
+                          (header_only, "has no audio (the file holds no samples)"),
+                          (garbage, "could not be decoded as audio (")):
+        with pytest.raises(AudioInputError) as error:
+            extractor(str(path))
+        text = str(error.value)
+        print(text)
+        assert text.startswith(f"{path}: {message}") and "\n" not in text
+        assert not re.search(r"\.(cpp|cc|h):\d+", text), text

@@ -1,5 +1,6 @@
 """Helpers shared by the model tests: non-trivial random weights, and running code where c2ser_hf is absent."""
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -38,6 +39,8 @@ def run_without_package(script: str, args: list, cwd) -> subprocess.CompletedPro
     path = cwd / "remote_script.py"
     path.write_text(_BLOCK_PACKAGE + textwrap.dedent(script) + _CHECK_ABSENT)
     env = {"HF_HUB_OFFLINE": "1", "HF_MODULES_CACHE": str(cwd / "modules"), "PATH": "/usr/bin:/bin"}
+    # the same thread count as this process, so that float reductions (and results) are bit-identical
+    env.update({k: os.environ[k] for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS") if k in os.environ})
     return subprocess.run(
         [sys.executable, "-P", str(path), *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env
     )

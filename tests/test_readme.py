@@ -67,3 +67,28 @@ def test_c2ser_quickstart_runs_as_written(tmp_path, monkeypatch):
     assert abs(sum(namespace["scores"][1].values()) - 1) < 1e-5
     exec(compile(pipeline_example, "README.md", "exec"), namespace)
     assert len(namespace["ranked"]) == 3 and namespace["ranked"][0]["score"] >= namespace["ranked"][1]["score"]
+
+
+def test_emotion2vec_s_quickstart_runs_offline_as_written(tmp_path, monkeypatch):
+    import shlex
+    import shutil
+    import subprocess
+
+    import numpy as np
+
+    from audio_fixtures import speech
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    commands = fenced_commands(readme, "Quickstart: Emotion2Vec-S features")
+    (python_example,) = fenced_blocks(readme, "Quickstart: Emotion2Vec-S features", "python")
+    monkeypatch.chdir(tmp_path)
+    speech(tmp_path / "a.wav", "Hello there.")
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", "a.wav", "b.flac"], check=True)
+    for command in map(shlex.split, commands):
+        result = subprocess.run([shutil.which(command[0]), *command[1:]], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+    hidden = np.load(tmp_path / "features" / "a.npy").shape[-1]
+    assert np.load(tmp_path / "utt" / "b.npy").shape == (hidden,)
+    namespace = {}
+    exec(compile(python_example, "README.md", "exec"), namespace)
+    assert namespace["out"].utterance_features.shape == (2, hidden)

@@ -1,1 +1,17 @@
-"""`c2ser-hf` commands: one module each (`HELP`, `add_arguments(parser)`, `run(args) -> int`)."""
+"""The `c2ser-hf` commands: one module each, with `HELP`, `add_arguments(parser)` and `run(args) -> int`.
+
+A command module imports nothing heavy at module level (argument parsing and `--help` must stay instant); its `run`
+calls one library function, so everything a command does is also one Python call."""
+
+# command name → module, in the order `c2ser-hf --help` lists them
+COMMANDS = {
+    "predict": "predict",
+    "extract-features": "extract_features",
+    "acoustics": "acoustics",
+    "build-cot": "build_cot",
+    "prepare-data": "prepare_data",
+    "convert": "convert",
+    "new": "new",
+    "push": "push",
+    "train": "train",
+}

@@ -27,6 +27,7 @@ from .acoustics import ATTRIBUTES, AcousticMeter, Acoustics
 from .descriptions import check_description, description_prompt, implicit_target, template_description
 from .levels import CorpusStats
 from .phonemes import LANGUAGES, detect_language
+from ..option_error import output_exists
 
 REQUIRED_COLUMNS = ("audio", "text", "emotion")
 MEASURED_COLUMNS = ATTRIBUTES + ("speech_duration_s",)
@@ -362,7 +363,7 @@ def build_cot(
     global _JOB
     out = Path(out)
     if out.exists() and not overwrite:
-        raise FileExistsError(f"{out}: output folder already exists (pass overwrite to replace it)")
+        raise output_exists(out)
     data = load_input(source, split, config)
     labels = _labels(data)
     if isinstance(stats, (str, os.PathLike)):

@@ -1,0 +1,22 @@
+"""`c2ser-hf push`: upload a model folder to the Hub with a generated model card."""
+
+from . import arguments
+
+HELP = "upload a model folder to the Hub with a generated model card"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--model", required=True, help="converted or trained C2SER model folder")
+    parser.add_argument("--repo-id", required=True, help="namespace/name on the Hub")
+    arguments.add_hub_upload(parser)
+
+
+def run(args) -> int:
+    from ..model_loading import resolve_model
+
+    resolve_model(args.model, "c2ser", "push uploads C2SER model folders", local_only=True)
+    from ..hub import push_to_hub
+
+    url = push_to_hub(args.model, args.repo_id, private=args.private, token=args.token, endpoint=args.endpoint)
+    print(f"uploaded {args.model} to {args.repo_id}: {url}")
+    return 0
