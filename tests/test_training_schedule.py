@@ -94,6 +94,13 @@ def test_collator_names_a_missing_column(processor):
         CoTCollator(processor)(rows)
 
 
+def test_names_kept_light_for_the_command_equal_the_shipped_files():
+    from c2ser_hf.commands import train
+    from c2ser_hf.training.recipes import LAUNCH_CONFIGS
+
+    assert train.RECIPES == RECIPES and train.LAUNCH_CONFIGS == LAUNCH_CONFIGS
+
+
 def test_recipes_reproduce_the_paper(tmp_path):
     assert RECIPES == ("stage1_explicit", "stage2_implicit")
     for recipe, schedule in (("stage1_explicit", "explicit"), ("stage2_implicit", "linear")):

@@ -233,3 +233,8 @@ def test_cli_options_and_one_line_errors(tmp_path, capsys, training_parts):
     assert main(["train", "--config", "stage2_implicit", "--output_dir", str(tmp_path), *CPU,
                  "--dataset_name", str(tmp_path / "missing"), *parts_args(training_parts)]) == 2
     assert "c2ser-hf train: error:" in capsys.readouterr().err
+    parts = {**training_parts, "whisper": training_parts["emotion2vec"]}
+    assert main(["train", "--config", "stage2_implicit", "--output_dir", str(tmp_path), *CPU,
+                 "--dataset_name", str(tmp_path), *parts_args(parts)]) == 2
+    assert capsys.readouterr().err.strip().endswith("is an Emotion2Vec-S model; whisper must be a Whisper model, "
+                                                    "e.g. openai/whisper-medium")

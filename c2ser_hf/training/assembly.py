@@ -19,6 +19,7 @@ from transformers.utils import cached_file
 from transformers.utils import logging as transformers_logging
 
 from ..model_card import TRAINING_FILE
+from ..model_loading import resolve_model
 from ..modeling import C2SERConfig, C2SERForConditionalGeneration, Emotion2VecSModel
 from ..modeling.configuration_c2ser import WHISPER_MEDIUM_ENCODER
 from ..modeling.modeling_c2ser_whisper import C2SERWhisperEncoder
@@ -74,9 +75,24 @@ def load_starting_point(args: C2SERModelArguments, training_args=None) -> Starti
         return _load_starting_point(args)
 
 
+def _check_names(args: C2SERModelArguments) -> None:
+    """Each model named is checked first (a folder or Hub id of the right kind), with one line naming it if not."""
+    for value, expected, purpose in (
+        (args.model_name_or_path, "c2ser", "model_name_or_path must be a C2SER model"),
+        (args.whisper, "whisper", "whisper must be a Whisper model, e.g. openai/whisper-medium"),
+        (args.emotion2vec, "emotion2vec_s", "emotion2vec must be an Emotion2Vec-S model (c2ser-hf convert emotion2vec)"),
+        (args.language_model, None, ""),
+    ):
+        if value:
+            base = resolve_model(value, expected, purpose).config.get("base_model_name_or_path")
+            if base:
+                resolve_model(base, None, "")
+
+
 def _load_starting_point(args: C2SERModelArguments) -> StartingPoint:
     from peft import get_peft_model
 
+    _check_names(args)
     dtype = DTYPES[args.dtype]
     if args.model_name_or_path is None:
         model, processor = assemble_c2ser(args.whisper, args.emotion2vec, args.language_model,

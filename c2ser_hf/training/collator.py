@@ -24,8 +24,8 @@ def waveform(value, name: str):
         elif value.get("path"):
             value = value["path"]
     if hasattr(value, "get_all_samples"):
-        samples = value.get_all_samples()
-        return to_mono_16k(samples.data, samples.sample_rate, name=name)
+        samples = value.get_all_samples()  # (channels, samples): the channel mean, as for audio files
+        return to_mono_16k(samples.data.mean(dim=0), samples.sample_rate, name=name)
     return to_mono_16k(value, name=name)
 
 
