@@ -1,6 +1,8 @@
-"""Test-wide settings: no network, deterministic CPU threads."""
+"""Test-wide settings (no network, deterministic CPU threads) and the session fixtures of the training tests."""
 
 import os
+
+import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -8,15 +10,12 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 
-import pytest
-
-
 @pytest.fixture(scope="session")
 def training_parts(tmp_path_factory):
-    """Tiny Whisper, Emotion2Vec-S and Qwen2 folders laid out like their Hub repos (see training_fixtures.py)."""
-    from training_fixtures import write_parts
+    """Tiny Whisper, Emotion2Vec-S and Qwen2 folders laid out like their Hub repos."""
+    from c2ser_hf.new_model import write_random_parts
 
-    return write_parts(tmp_path_factory.mktemp("parts"))
+    return write_random_parts(tmp_path_factory.mktemp("parts"))
 
 
 @pytest.fixture(scope="session")

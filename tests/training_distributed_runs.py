@@ -98,7 +98,8 @@ def deepspeed_settings(config_name, **extra):
 
 
 if __name__ == "__main__":
-    train("schedule", "--max_steps", "40", "--dataloader_num_workers", "2", "--dataloader_persistent_workers", "true")
+    train("schedule", "--max_steps", "40", "--per_device_train_batch_size", "1", "--dataloader_num_workers", "2",
+          "--dataloader_persistent_workers", "true")
     train("zero2", "--max_steps", "3", "--deepspeed", deepspeed_settings("deepspeed_zero2.yaml"))
     # the tiny model's tensors are all below ZeRO-3's default persistence threshold (1e5 elements), which would keep
     # them unsharded; at the released size nearly every weight is above it

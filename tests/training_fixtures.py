@@ -1,16 +1,8 @@
-"""What the training tests start from: tiny pretrained parts in the layouts of their Hub repos, tiny C2SER folders
-(merged and light), and a chain-of-thought dataset built by `build_cot` from espeak-ng speech."""
+"""The speech the training tests learn from: espeak-ng clips in English and Mandarin, emotions in words and prosody."""
 
 import subprocess
 
 import datasets
-import torch
-from transformers import Qwen2ForCausalLM, WhisperForConditionalGeneration
-
-from c2ser_hf.model_sizes import c2ser_config
-from c2ser_hf.modeling import Emotion2VecSModel
-from c2ser_hf.processing import Emotion2VecSFeatureExtractor
-from c2ser_hf.tiny_tokenizer import build_tiny_qwen2_tokenizer
 
 # (text, emotion, language, espeak pitch, espeak speed): short clips, emotions coded in words and prosody
 UTTERANCES = [
@@ -23,21 +15,6 @@ UTTERANCES = [
     ("Someone is outside.", "fearful", "en", 60, 240),
     ("今天真开心。", "happy", "zh", 70, 190),
 ]
-
-
-def write_parts(root):
-    """Tiny `openai/whisper-medium`-, Emotion2Vec-S- and `Qwen/Qwen2-7B`-shaped folders under `root`."""
-    torch.manual_seed(0)
-    tokenizer = build_tiny_qwen2_tokenizer()
-    config = c2ser_config("tiny", vocab_size=len(tokenizer), eos_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"))
-    whisper = config.audio_config
-    whisper.decoder_layers, whisper.decoder_attention_heads, whisper.decoder_ffn_dim = 1, 4, 64  # a small decoder
-    WhisperForConditionalGeneration(whisper).save_pretrained(root / "whisper")
-    Emotion2VecSModel(config.acoustic_config).save_pretrained(root / "emotion2vec")
-    Emotion2VecSFeatureExtractor().save_pretrained(root / "emotion2vec")
-    Qwen2ForCausalLM(config.text_config).save_pretrained(root / "qwen")
-    tokenizer.save_pretrained(root / "qwen")
-    return {"whisper": str(root / "whisper"), "emotion2vec": str(root / "emotion2vec"), "language_model": str(root / "qwen")}
 
 
 def write_speech_dataset(root, repeats: int = 2):

@@ -7,12 +7,9 @@ from dataclasses import dataclass, field
 from trl import ScriptArguments, SFTConfig
 
 from ..modeling.configuration_emotion2vec_s import UTTERANCE_SOURCES
+from .assembly import LORA_TARGETS, TRAINED_MODULES
 from .schedule import SCHEDULES, explicit_probability
 
-# LoRA on these projections of the language model only (the audio encoders have q/k/v projections too)
-LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "down_proj"]
-# trained fully; Emotion2Vec-S and the language model's own weights stay frozen (paper §V-A)
-TRAINED_MODULES = ["audio_tower", "downsampler", "link", "projector", "speech_boundary"]
 SAVE_FORMATS = ("light", "merged")
 EVAL_MODES = ("explicit", "implicit")
 

@@ -24,9 +24,12 @@ from ..modeling import C2SERConfig, C2SERForConditionalGeneration, Emotion2VecSM
 from ..modeling.configuration_c2ser import WHISPER_MEDIUM_ENCODER
 from ..modeling.modeling_c2ser_whisper import C2SERWhisperEncoder
 from ..processing import C2SERProcessor
-from .arguments import C2SERModelArguments
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+# LoRA on these projections of the language model only (the audio encoders have q/k/v projections too)
+LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "down_proj")
+# trained fully; Emotion2Vec-S and the language model's own weights stay frozen (paper §V-A)
+TRAINED_MODULES = ("audio_tower", "downsampler", "link", "projector", "speech_boundary")
 # the connector parts a fresh model initialises (everything else comes from pretrained parts)
 NEW_PARTS = ("downsampler", "link", "projector", "speech_boundary")
 # C2SER trains its Whisper encoder with dropout (the released training settings), whatever the checkpoint says
@@ -68,14 +71,14 @@ def whole_models(training_args=None):
             set_hf_deepspeed_config(settings)
 
 
-def load_starting_point(args: C2SERModelArguments, training_args=None) -> StartingPoint:
-    """The model to train (a peft model), its processor and where it came from. Give `training_args` when they are
-    already made (they may carry DeepSpeed settings)."""
+def load_starting_point(args, training_args=None) -> StartingPoint:
+    """The model to train (a peft model), its processor and where it came from, for `C2SERModelArguments` `args`.
+    Give `training_args` when they are already made (they may carry DeepSpeed settings)."""
     with whole_models(training_args):
         return _load_starting_point(args)
 
 
-def _check_names(args: C2SERModelArguments) -> None:
+def _check_names(args) -> None:
     """Each model named is checked first (a folder or Hub id of the right kind), with one line naming it if not."""
     for value, expected, purpose in (
         (args.model_name_or_path, "c2ser", "model_name_or_path must be a C2SER model"),
@@ -89,7 +92,7 @@ def _check_names(args: C2SERModelArguments) -> None:
                 resolve_model(base, None, "")
 
 
-def _load_starting_point(args: C2SERModelArguments) -> StartingPoint:
+def _load_starting_point(args) -> StartingPoint:
     from peft import get_peft_model
 
     _check_names(args)
