@@ -287,8 +287,11 @@ class C2SERForConditionalGeneration(C2SERPreTrainedModel, GenerationMixin):
         dtype = None if dtype in (None, "auto") else dtype
         base = AutoModelForCausalLM.from_pretrained(config.base_model_name_or_path, dtype=dtype, **hub)
         model = cls.around_language_model(config, base)
-        # the trained parts run in fp32 whatever dtype they are stored in (DESIGN "Fidelity decisions")
-        trained = {k: v.float() for k, v in load_state_dict(cached_file(path, "model.safetensors", **hub)).items()}
+        # the trained parts run in fp32 whatever dtype they are stored in (DESIGN "Fidelity decisions"); parts of the
+        # language model a fine-tuning trained fully (its head, say) replace the base's in the base's dtype
+        dtypes = {k: v.dtype for k, v in model.state_dict().items()}
+        trained = {k: v.to(dtypes[k]) if k.startswith(("model.language_model.", "lm_head.")) and k in dtypes
+                   else v.float() for k, v in load_state_dict(cached_file(path, "model.safetensors", **hub)).items()}
         missing, unexpected = model.load_state_dict(trained, strict=False, assign=True)
         left = [k for k in missing if not k.startswith(("model.language_model.", "lm_head."))]
         if left or unexpected:

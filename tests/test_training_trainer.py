@@ -172,7 +172,7 @@ def test_evaluation_uses_the_configured_targets(trained, cot_dataset):
 # From here on, tests make new training arguments, which resets the accelerate state the `trained` trainer uses.
 
 
-def test_stage_two_from_stage_one_publishes_a_card_with_both_stages(trained, cot_dataset, tmp_path, monkeypatch):
+def test_stage_two_from_stage_one_trains_the_head_too_and_publishes_a_card_with_both_stages(trained, cot_dataset, tmp_path, monkeypatch):
     out, _, _ = trained
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)  # the stand-in is on 127.0.0.1
     with HubStandIn(tmp_path / "hub") as hub:
@@ -180,7 +180,8 @@ def test_stage_two_from_stage_one_publishes_a_card_with_both_stages(trained, cot
         data_args, training_args, model_args = parse_recipe([
             "--config", "stage2_implicit", "--model_name_or_path", str(out / "model"), "--dataset_name", cot_dataset,
             "--output_dir", str(tmp_path / "stage2"), *CPU, "--max_steps", "1", "--gradient_checkpointing", "false",
-            "--push_to_hub", "true", "--hub_model_id", "someone/c2ser-stage2", "--hub_token", "hf_test"])
+            "--push_to_hub", "true", "--hub_model_id", "someone/c2ser-stage2", "--hub_token", "hf_test",
+            "--trained_modules", "audio_tower", "downsampler", "link", "projector", "speech_boundary", "lm_head"])
         start = load_starting_point(model_args, training_args)
         train_dataset, _ = load_training_data(data_args)
         trainer = C2SERTrainer(start, training_args, train_dataset=train_dataset, dataset_description="espeak set")
@@ -188,6 +189,13 @@ def test_stage_two_from_stage_one_publishes_a_card_with_both_stages(trained, cot
         trainer.save_model()
     uploaded = tmp_path / "hub" / "someone" / "c2ser-stage2"
     assert (uploaded / "adapter_model.safetensors").is_file() and (uploaded / "training.json").is_file()
+    with safe_open(uploaded / "model.safetensors", "pt") as handle:  # a trained part of the language model is kept
+        assert "lm_head.weight" in handle.keys() and not any(".layers." in k and "language_model" in k
+                                                              for k in handle.keys())
+    batch = probe(start.processor, cot_dataset)
+    diff = (logits(AutoModelForMultimodalLM.from_pretrained(uploaded), batch) - logits(trainer.model, batch)).abs().max()
+    print(f"light save with a trained head, reloaded from the Hub stand-in vs trained: max abs diff {diff:.2e}")
+    assert diff < 1e-5
     card = (uploaded / "README.md").read_text(encoding="utf-8")
     assert "| 1 | assembled from" in card and f"| 2 | fine-tuned from {out / 'model'} | espeak set | 1 |" in card
     assert len(hub.commits) == 1  # the model only, no trainer checkpoints

@@ -20,24 +20,28 @@ NO_BASE_MODEL = ("a model fine-tuned from a merged checkpoint has no base langua
                  "to: use save_format merged (or start from a light checkpoint)")
 
 
-def split_peft_state_dict(state_dict: dict, adapter_name: str = "default") -> tuple[dict, dict]:
+def split_peft_state_dict(state_dict: dict, adapter_name: str = "default") -> tuple[dict, dict, set]:
     """A peft C2SER's full state dict → (the C2SER state dict, with the trained copies of `modules_to_save` and the
-    language model's own weights; the LoRA adapter with its keys relative to the base causal LM, as peft saves it)."""
-    weights, adapter = {}, {}
+    language model's own weights; the LoRA adapter with its keys relative to the base causal LM, as peft saves it;
+    the keys of the fully trained modules)."""
+    weights, adapter, trained = {}, {}, set()
     for key, tensor in state_dict.items():
         key = key.removeprefix(PEFT_PREFIX)
         if ".lora_" in key:
             name = key.replace(f".{adapter_name}.", ".")
             adapter[ADAPTER_PREFIX + name.removeprefix("model.language_model.")] = tensor
         elif ".original_module." not in key:
-            weights[key.replace(f".modules_to_save.{adapter_name}.", ".").replace(".base_layer.", ".")] = tensor
-    return weights, adapter
+            name = key.replace(f".modules_to_save.{adapter_name}.", ".").replace(".base_layer.", ".")
+            weights[name] = tensor
+            if f".modules_to_save.{adapter_name}." in key:
+                trained.add(name)
+    return weights, adapter, trained
 
 
 def save_trained(state_dict: dict, peft_model, start, out, save_format: str, record: dict) -> None:
     """Write `out` (replacing an earlier save) from the full state dict of `peft_model`, trained from `start`
     (a `StartingPoint`); `record` (source, dataset, steps, recipe) is appended to the starting model's history."""
-    weights, adapter = split_peft_state_dict(state_dict)
+    weights, adapter, trained_keys = split_peft_state_dict(state_dict)
     config = copy.deepcopy(peft_model.get_base_model().config)
     lora = peft_model.peft_config["default"]
     llm_dtype = weights["lm_head.weight"].dtype
@@ -48,7 +52,9 @@ def save_trained(state_dict: dict, peft_model, start, out, save_format: str, rec
             config.base_model_name_or_path = start.base_model
             with torch.device("meta"):
                 shell = C2SERForConditionalGeneration(config)
-            trained = {k: v.detach().cpu().contiguous() for k, v in weights.items() if not k.startswith(LLM_TARGETS)}
+            # what the base language model does not hold: everything outside it, and its parts trained fully
+            trained = {k: v.detach().cpu().contiguous() for k, v in weights.items()
+                       if not k.startswith(LLM_TARGETS) or k in trained_keys}
             save_file(trained, staging / "model.safetensors", metadata={"format": "pt"})
             write_model_files(shell, staging, llm_dtype)
             adapter = {k: v.detach().cpu().contiguous() for k, v in adapter.items()}
