@@ -9,7 +9,8 @@ Prints times and ratios (>1 means the first-named path is slower):
   2. the same 8 clips as one prepared batch: `emotion_probabilities` vs `generate` with the released decoding scaled
      to the bench (4 beams, repetition penalty 1.05, --new-tokens tokens) and vs greedy;
   3. the released size built on the meta device: parameters and bf16 / fp32 memory per part, LoRA r=8 computed from
-     the layer shapes, against the element counts of UPSTREAM §3.1. Checks that fail there end the run with status 1.
+     the layer shapes, against the element counts of the official checkpoint. Checks that fail there end the run
+     with status 1.
 Speed does not depend on the weights' values. Rounds alternate between the paths; each time is a median.
 `--size full` builds the released shapes straight on the device with the tiny offline tokenizer (the LLM keeps
 Qwen2-7B's 152,064-row vocabulary; prompts tokenize longer than with Qwen2's own tokenizer). `--dtype bfloat16` puts
@@ -36,12 +37,12 @@ SMALL_LLM_TARGET = 50_000_000
 BATCHING_TARGET = 2.0
 LORA_RANK = 8
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "down_proj")
-# UPSTREAM §3.1 element counts of the released checkpoint
-UPSTREAM_ENCODER = 307_216_384  # incl. `pe` 1,536,000 (our Whisper keeps positions as an embedding of that size)
+# element counts of the released checkpoint, per part (its state dict built from the official code)
+OFFICIAL_ENCODER = 307_216_384  # incl. `pe` 1,536,000 (our Whisper keeps positions as an embedding of that size)
 # down_sample_2 + speech_transformer (incl. pe 5,120,000) + speech_llama_proj + the 2 used rows of speech_token_emded
-UPSTREAM_LINK = 9_440_256 + 43_969_536 + 3_673_600 + 2 * 3584
-UPSTREAM_QWEN2_7B = 7_615_616_512
-UPSTREAM_LORA = 15_138_816
+OFFICIAL_LINK = 9_440_256 + 43_969_536 + 3_673_600 + 2 * 3584
+OFFICIAL_QWEN2_7B = 7_615_616_512
+OFFICIAL_LORA = 15_138_816
 GB = 1e9
 GIB = 2**30
 
@@ -187,16 +188,16 @@ def bench_accounting(failures):
         raise RuntimeError("the parts do not cover every parameter of the model")
     rows["LoRA r=8 q/k/v/o/gate/down (analytic)"] = (lora_parameters(inner.language_model, LORA_RANK), 0)
     references = {
-        "Whisper encoder": (UPSTREAM_ENCODER, "encoder incl. pe"),
-        "Emotion2Vec-S": (None, "~93.17 M (§4.8, not in checkpoint)"),
-        "link (downsampler+link+proj+BOS/EOS)": (UPSTREAM_LINK, "ds+transformer incl. pe+proj+2 rows"),
-        "LLM (language_model + lm_head)": (UPSTREAM_QWEN2_7B, "Qwen2-7B"),
-        "LoRA r=8 q/k/v/o/gate/down (analytic)": (UPSTREAM_LORA, "LoRA"),
+        "Whisper encoder": (OFFICIAL_ENCODER, "encoder incl. pe"),
+        "Emotion2Vec-S": (None, "~93.17 M (not in the checkpoint)"),
+        "link (downsampler+link+proj+BOS/EOS)": (OFFICIAL_LINK, "ds+transformer incl. pe+proj+2 rows"),
+        "LLM (language_model + lm_head)": (OFFICIAL_QWEN2_7B, "Qwen2-7B"),
+        "LoRA r=8 q/k/v/o/gate/down (analytic)": (OFFICIAL_LORA, "LoRA"),
     }
     text = model.config.text_config
     print(f"[3] released size on meta (text: hidden {text.hidden_size}, {text.num_hidden_layers} layers, "
           f"FFN {text.intermediate_size}, vocab {text.vocab_size}); elements = params + persistent buffers; GB = 1e9 B")
-    print(f"    {'part':39s}{'params':>15s}{'buffers':>11s}{'bf16 GB':>9s}{'fp32 GB':>9s}   UPSTREAM §3.1 elements")
+    print(f"    {'part':39s}{'params':>15s}{'buffers':>11s}{'bf16 GB':>9s}{'fp32 GB':>9s}   official elements")
     for name, (params, buffers) in rows.items():
         elements = params + buffers
         reference, label = references[name]
@@ -206,7 +207,7 @@ def bench_accounting(failures):
             ok = elements == reference
             check = f"{reference:,} {label}: {'ok' if ok else 'MISMATCH'}"
             if not ok:
-                failures.append(f"{name}: {elements:,} elements vs UPSTREAM {reference:,}")
+                failures.append(f"{name}: {elements:,} elements vs the official {reference:,}")
         print(f"    {name:39s}{params:15,d}{buffers:11,d}{elements * 2 / GB:9.3f}{elements * 4 / GB:9.3f}   {check}")
     encoders = sum(sum(rows[name]) for name in list(groups)[:3])
     llm = sum(rows["LLM (language_model + lm_head)"])

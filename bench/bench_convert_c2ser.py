@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-TESTS = Path(__file__).resolve().parents[1] / "tests"
+HELPERS = Path(__file__).resolve().parents[1] / "tests" / "helpers"
 # Everything heavy runs in child processes: a child's peak RSS starts from its parent's at fork, so this parent
 # stays small (no torch) and builds the synthetic checkpoint in a child of its own.
 BUILD = """
@@ -55,7 +55,7 @@ def main():
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        subprocess.run([sys.executable, "-c", BUILD, str(TESTS), str(tmp), str(args.layers)], check=True,
+        subprocess.run([sys.executable, "-c", BUILD, str(HELPERS), str(tmp), str(args.layers)], check=True,
                        capture_output=True)
         checkpoint, base_dir = tmp / "C2SER_llm.pt", tmp / "Qwen2-7B"
         size = checkpoint.stat().st_size

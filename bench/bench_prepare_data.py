@@ -13,7 +13,7 @@ from pathlib import Path
 import datasets
 
 sys.path.insert(0, os.path.dirname(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "helpers"))
 
 from audio_fixtures import tone  # noqa: E402
 from timing import timed  # noqa: E402

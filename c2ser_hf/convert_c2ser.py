@@ -1,7 +1,7 @@
 """Convert the official C2SER release (wenet `C2SER_llm.pt` + fairseq Emotion2Vec-S) to a C2SER model folder.
 
-Key names, shapes and traps: UPSTREAM §3 and §4.8. Every source tensor must be used or deliberately dropped (and
-reported), every model tensor set, shapes must agree, or the conversion fails naming the keys.
+Key names, shapes and traps: docs/fidelity.md#conversion. Every source tensor must be used or deliberately dropped
+(and reported), every model tensor set, shapes must agree, or the conversion fails naming the keys.
 """
 
 import json
@@ -31,13 +31,19 @@ from .convert_emotion2vec import (
 from .modeling import C2SERConfig, C2SERForConditionalGeneration, C2SERModel
 from .model_card import write_model_card
 from .modeling.auto_map import map_auto_model_to
+from .modeling.light_checkpoint import (
+    ADAPTER_CONFIG,
+    ADAPTER_WEIGHTS,
+    LANGUAGE_MODEL_KEYS,
+    adapter_config,
+    merge_lora_weight,
+)
 from .processing import C2SERProcessor
 
 LLM = "llama_model.base_model.model."
-LLM_TARGETS = ("model.language_model.", "lm_head.")
-SPEECH_BOS_EOS_ROWS = (4097, 4098)  # `speech_token_emded` rows the released model uses (UPSTREAM §1.8)
+SPEECH_BOS_EOS_ROWS = (4097, 4098)  # `speech_token_emded` rows the released model uses (docs/fidelity.md#conversion)
 DEFAULT_BASE_MODEL = "Qwen/Qwen2-7B"
-DEFAULT_LORA_ALPHA = 32  # the released LoraConfig (UPSTREAM §1.10); the checkpoint stores only the rank
+DEFAULT_LORA_ALPHA = 32  # the released LoraConfig (docs/fidelity.md#lora); the checkpoint stores only the rank
 WENET_BLOCK = {
     "self_attn.linear_q": "self_attn.q_proj",
     "self_attn.linear_k": "self_attn.k_proj",
@@ -86,7 +92,7 @@ def _bos_eos_rows(table):
 
 def _merged(scale: float, dtype):
     def merge(base, lora_a, lora_b):
-        return (base.float() + scale * (lora_b.float() @ lora_a.float())).to(dtype)
+        return merge_lora_weight(base, lora_a, lora_b, scale, dtype)
 
     return merge
 
@@ -100,8 +106,8 @@ class C2SERConversionReport:
 
 
 def _wenet_encoder_keys(state_dict, source: str, target: str, layers: int, final_norm: str) -> dict[str, str]:
-    """wenet TransformerEncoder block keys → HF encoder-layer keys (UPSTREAM §3.3). Whisper's key projection has no
-    bias; the link's has one, so a k bias maps where the checkpoint has it."""
+    """wenet TransformerEncoder block keys → HF encoder-layer keys (docs/fidelity.md#conversion). Whisper's key
+    projection has no bias; the link's has one, so a k bias maps where the checkpoint has it."""
     mapping = {}
     for n in range(layers):
         for old, new in WENET_BLOCK.items():
@@ -124,7 +130,7 @@ def c2ser_config_from_checkpoint(state_dict: dict, text_config, acoustic_config)
             "d_model": conv0.shape[0],
             "num_mel_bins": conv0.shape[1],
             "encoder_layers": whisper_layers,
-            # no head count is stored: whisper-medium's 64-wide heads (1024 / 16, UPSTREAM §1.3)
+            # no head count is stored: whisper-medium's 64-wide heads (1024 / 16, docs/fidelity.md#whisper)
             "encoder_attention_heads": max(conv0.shape[0] // 64, 1),
             "encoder_ffn_dim": state_dict["encoder.encoders.0.feed_forward.w_1.weight"].shape[0],
             "max_source_positions": state_dict["encoder.embed.pos_enc.pe"].shape[1],
@@ -134,11 +140,13 @@ def c2ser_config_from_checkpoint(state_dict: dict, text_config, acoustic_config)
         },
         acoustic_config={**acoustic_config.to_dict(), "utterance_source": "first_frames"},
         text_config=text_config.to_dict(),
+        link_config={
+            "hidden_size": link.shape[0],
+            "num_hidden_layers": len(matching_indices(state_dict, r"speech_transformer\.encoders\.(\d+)\.norm1\.weight")),
+            "intermediate_size": state_dict["speech_transformer.encoders.0.feed_forward.w_1.weight"].shape[0],
+            "max_position_embeddings": state_dict["speech_transformer.embed.pos_enc.pe"].shape[1],
+        },
         downsample_rate=2 ** (len(matching_indices(state_dict, r"down_sample_2\.conv\.(\d+)\.weight")) - 1),
-        link_hidden_size=link.shape[0],
-        link_layers=len(matching_indices(state_dict, r"speech_transformer\.encoders\.(\d+)\.norm1\.weight")),
-        link_ffn_dim=state_dict["speech_transformer.encoders.0.feed_forward.w_1.weight"].shape[0],
-        link_max_positions=state_dict["speech_transformer.embed.pos_enc.pe"].shape[1],
         acoustic_token_source="first_frames",
     )
 
@@ -168,7 +176,8 @@ def map_c2ser_state_dict(
         f"{LLM}lm_head.weight": "lm_head.weight",
     }
     mapping.update(_wenet_encoder_keys(state_dict, "encoder.", "model.audio_tower.", whisper_layers, "layer_norm"))
-    mapping.update(_wenet_encoder_keys(state_dict, "speech_transformer.", "model.link.", config.link_layers, "after_norm"))
+    mapping.update(_wenet_encoder_keys(state_dict, "speech_transformer.", "model.link.",
+                                       config.link_config.num_hidden_layers, "after_norm"))
     for index in range(1, 3 * (int(config.downsample_rate).bit_length()), 3):
         for kind in ("weight", "bias"):
             mapping[f"down_sample_2.conv.{index}.{kind}"] = f"model.downsampler.conv.{index}.{kind}"
@@ -180,7 +189,7 @@ def map_c2ser_state_dict(
             continue
         target[dest] = Recipe((source,), _same, tuple(state_dict[source].shape), state_dict[source].dtype)
         used.add(source)
-    # the checkpoint's own sinusoid tables (bf16-rounded) are kept, not recomputed (UPSTREAM §1.13)
+    # the checkpoint's own sinusoid tables (bf16-rounded) are kept, not recomputed (docs/fidelity.md#precision)
     for source, dest, squeeze in (
         ("encoder.embed.pos_enc.pe", "model.audio_tower.embed_positions.weight", True),
         ("speech_transformer.embed.pos_enc.pe", "model.link.position_table", False),
@@ -264,7 +273,7 @@ def verify_base_model(target: dict, checkpoint, base_model: str | os.PathLike, c
                 if not torch.equal(handle.get_tensor(key).to(frozen.dtype), frozen):
                     differ.append(key)
         del state_dict
-    llm_keys = {k for k in target if k.startswith(LLM_TARGETS)}
+    llm_keys = {k for k in target if k.startswith(LANGUAGE_MODEL_KEYS)}
     if differ or seen != llm_keys:
         raise ConversionError(f"the checkpoint's frozen LLM differs from {base_model}: {differ[:10]}; "
                               f"absent from the base: {sorted(llm_keys - seen)[:10]}")
@@ -362,30 +371,18 @@ def convert_c2ser(
     check_covers_model({key: recipe.shape for key, recipe in target.items()}, model)
     if light:
         verify_base_model(target, checkpoint, base_model, cache_dir=cache_dir, chunk_bytes=max_shard_bytes)
-        target = {k: v for k, v in target.items() if not k.startswith(LLM_TARGETS)}
+        target = {k: v for k, v in target.items() if not k.startswith(LANGUAGE_MODEL_KEYS)}
         config.base_model_name_or_path = str(base_model)
     with atomic_output_dir(out_dir, overwrite=overwrite) as staging:
         # stored in the checkpoint's own dtypes (the LLM in `llm_dtype`); loading upcasts encoders, link and
-        # projection to fp32 (DESIGN "Fidelity decisions")
+        # projection to fp32 (docs/fidelity.md#precision)
         write_weights(target, checkpoint, staging, max_shard_bytes)
         write_model_files(model, staging, llm_dtype)
         processor.save_pretrained(staging)
         write_model_card(staging, repo_id=Path(out_dir).name)
         if light:
-            save_file({k: v.contiguous() for k, v in adapter.items()}, staging / "adapter_model.safetensors",
-                      metadata={"format": "pt"})
-            (staging / "adapter_config.json").write_text(json.dumps(adapter_config(adapter, base_model, lora_alpha), indent=2))
+            save_file({k: v.contiguous() for k, v in adapter.items()}, staging / ADAPTER_WEIGHTS, metadata={"format": "pt"})
+            (staging / ADAPTER_CONFIG).write_text(json.dumps(adapter_config(adapter, base_model, lora_alpha), indent=2))
     return C2SERConversionReport(tensors=source_tensors, dropped=dropped, lora_merged=0 if light else pairs,
                                  lora_adapter=pairs if light else 0)
 
-
-def adapter_config(adapter: dict, base_model, lora_alpha: float, lora_dropout: float = 0.1) -> dict:
-    """peft's adapter_config.json for a LoRA adapter of the base causal LM (the released one: dropout 0.1, UPSTREAM
-    §1.10), so peft can load the adapter too."""
-    rank = next(v.shape[0] for k, v in adapter.items() if k.endswith(".lora_A.weight"))
-    modules = sorted({k.split(".lora_")[0].rsplit(".", 1)[1] for k in adapter})
-    return {
-        "peft_type": "LORA", "task_type": "CAUSAL_LM", "base_model_name_or_path": str(base_model), "r": rank,
-        "lora_alpha": lora_alpha, "lora_dropout": lora_dropout, "target_modules": modules, "bias": "none",
-        "fan_in_fan_out": False, "inference_mode": True,
-    }

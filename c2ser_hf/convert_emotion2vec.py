@@ -1,8 +1,8 @@
 """Convert emotion2vec / Emotion2Vec-S checkpoints (fairseq or FunASR) to an `Emotion2VecS*` model folder.
 
-Key names and the mapping: UPSTREAM §4.8. Architecture comes from the tensor shapes, and from the stored config
-(fairseq `cfg.model`, or FunASR's `config.yaml` beside the checkpoint) for what shapes cannot tell (CNN strides,
-head count, norm placement). Every source tensor must be used, every target set, or the conversion fails.
+Key names and the mapping: docs/fidelity.md#conversion. Architecture comes from the tensor shapes, and from the stored
+config (fairseq `cfg.model`, or FunASR's `config.yaml` beside the checkpoint) for what shapes cannot tell (CNN
+strides, head count, norm placement). Every source tensor must be used, every target set, or the conversion fails.
 """
 
 import ast
@@ -246,7 +246,7 @@ def convert_emotion2vec(
     """Convert a fairseq or FunASR emotion2vec/Emotion2Vec-S checkpoint into a `save_pretrained` folder.
 
     `normalize_waveform`: waveform layer-norm in the feature extractor; default the stored `normalize` flag
-    (emotion2vec trains with it; Emotion2Vec-S inside C2SER runs without it, UPSTREAM §4.6).
+    (emotion2vec trains with it; Emotion2Vec-S inside C2SER runs without it, docs/fidelity.md#acoustic-tokens).
     """
     checkpoint = Path(checkpoint)
     state_dict, cfg, source_format = split_checkpoint(load_pickled_checkpoint(checkpoint))

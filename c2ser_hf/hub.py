@@ -15,10 +15,11 @@ def push_to_hub(
     token: str | None = None,
     endpoint: str | None = None,
     commit_message: str = "Upload C2SER model",
+    space_id: str | None = None,
 ) -> str:
     """Create (or reuse) `repo_id` and upload every file of `folder` in one commit, with a README.md model card
-    generated for `repo_id`; a README.md that a person wrote (without our generated mark) is uploaded as it is.
-    Returns the commit URL."""
+    generated for `repo_id` (linking the Space `space_id` when given); a README.md that a person wrote (without our
+    generated mark) is uploaded as it is. Returns the commit URL."""
     folder = Path(folder)
     if not (folder / "config.json").is_file():
         raise FileNotFoundError(f"{folder}: no config.json, not a model folder")
@@ -30,5 +31,6 @@ def push_to_hub(
     operations = [CommitOperationAdd(path_in_repo=p.relative_to(folder).as_posix(), path_or_fileobj=p)
                   for p in files if own_card or p != readme]
     if not own_card:
-        operations.append(CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=model_card(folder, repo_id).encode()))
+        card = model_card(folder, repo_id, space_id)
+        operations.append(CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=card.encode()))
     return api.create_commit(repo_id, operations, commit_message=commit_message).commit_url

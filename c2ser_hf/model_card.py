@@ -31,6 +31,30 @@ print(answer["emotion"], answer["text"], scores)
 '''
 
 
+def space_client_snippet(space_id: str) -> str:
+    return f'''from gradio_client import Client, handle_file
+
+client = Client("{space_id}")
+result = client.predict(handle_file("speech.wav"), "", api_name="/analyze")  # the transcript is optional
+print(result["emotion"], result["scores"], result["evidence"], result["levels"])
+print(client.predict(handle_file("speech.wav"), api_name="/explain")["text"])  # the chain of thought
+'''
+
+
+def _demo_section(space_id: str | None) -> str:
+    if space_id is None:
+        return ""
+    return f"""
+## Demo
+
+Try it in the Space [{space_id}](https://huggingface.co/spaces/{space_id}): the emotion, its probabilities, the
+chain of thought and the measured evidence (pitch, loudness, speaking rate). From Python, with `gradio_client`:
+
+```python
+{space_client_snippet(space_id)}```
+"""
+
+
 def _evaluation_table(folder: Path) -> str:
     path = folder / EVALUATION_FILE
     if not path.is_file():
@@ -60,14 +84,14 @@ def _format(value) -> str:
     return "—" if value is None else f"{value:.2f}" if isinstance(value, float) else str(value)
 
 
-def write_model_card(folder: str | os.PathLike, repo_id: str) -> None:
-    (Path(folder) / "README.md").write_text(model_card(folder, repo_id), encoding="utf-8")
+def write_model_card(folder: str | os.PathLike, repo_id: str, space_id: str | None = None) -> None:
+    (Path(folder) / "README.md").write_text(model_card(folder, repo_id, space_id), encoding="utf-8")
 
 
-def model_card(folder: str | os.PathLike, repo_id: str) -> str:
+def model_card(folder: str | os.PathLike, repo_id: str, space_id: str | None = None) -> str:
     folder = Path(folder)
     config = C2SERConfig.from_pretrained(folder)
-    audio, acoustic, text = config.audio_config, config.acoustic_config, config.text_config
+    audio, acoustic, text, link = config.audio_config, config.acoustic_config, config.text_config, config.link_config
     base = config.base_model_name_or_path
     weights = (f"a **light** checkpoint: only what C²SER trained plus a LoRA adapter; the frozen language model is "
                f"loaded from `{base}` and the adapter merged at load time" if base else
@@ -93,14 +117,14 @@ with the `c2ser-hf` package installed.
 {usage_snippet(repo_id)}```
 
 The answer names one of: anger, happiness, neutral, sadness, surprise, disgust, fear; `scores` gives all seven.
-
+{_demo_section(space_id)}
 ## Architecture
 
 | part | configuration |
 |---|---|
 | Whisper encoder | {audio.encoder_layers} layers × {audio.d_model}, {audio.num_mel_bins} mel bins, variable length ≤ 30 s |
 | Emotion2Vec-S | {acoustic.num_hidden_layers} layers × {acoustic.hidden_size}, {config.num_acoustic_tokens} acoustic tokens ({config.acoustic_token_source}) |
-| connector | causal conv downsampler ×{config.downsample_rate}, {config.link_layers}-layer transformer ({config.link_hidden_size}, FFN {config.link_ffn_dim}), linear projection |
+| connector | causal conv downsampler ×{config.downsample_rate}, {link.num_hidden_layers}-layer transformer ({link.hidden_size}, FFN {link.intermediate_size}), linear projection |
 | language model | Qwen2, {text.num_hidden_layers} layers × {text.hidden_size}, vocabulary {text.vocab_size} |
 
 ## Training recipe

@@ -17,7 +17,7 @@ _REDUCED = {
             num_conv_pos_embedding_groups=4,
         ),
         text=dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2),
-        link=dict(link_hidden_size=64, link_layers=2, link_ffn_dim=96, link_max_positions=500),
+        link=dict(hidden_size=64, num_hidden_layers=2, intermediate_size=96, max_position_embeddings=500),
     ),
     # an LLM of ~54 M parameters (with the 512-token tiny tokenizer): big enough that batching pays as at full size
     "small": dict(
@@ -34,7 +34,7 @@ _REDUCED = {
             num_conv_pos_embedding_groups=4,
         ),
         text=dict(hidden_size=640, intermediate_size=2048, num_hidden_layers=11, num_attention_heads=10, num_key_value_heads=2),
-        link=dict(link_hidden_size=128, link_layers=2, link_ffn_dim=256, link_max_positions=1000),
+        link=dict(hidden_size=128, num_hidden_layers=2, intermediate_size=256, max_position_embeddings=1000),
     ),
 }
 
@@ -72,7 +72,7 @@ def c2ser_config(size: str = "full", vocab_size: int | None = None, speech_token
     if size != "full":
         values["audio_config"] = {"model_type": "whisper", **_REDUCED[size]["audio"]}
         values["acoustic_config"] = {**_REDUCED[size]["acoustic"], "utterance_source": "first_frames"}
-        values.update(_REDUCED[size]["link"])
+        values["link_config"] = _REDUCED[size]["link"]
     if speech_token_id is not None:
         values["speech_token_id"] = speech_token_id
     values.update(overrides)

@@ -2,7 +2,8 @@
 
 from transformers import Pipeline
 
-from .processing.audio_input import split_windows, to_mono_16k
+from .inference import mean_scores, run_inference
+from .processing.audio_input import AudioInputError
 
 
 class SpeechEmotionRecognitionPipeline(Pipeline):
@@ -12,7 +13,8 @@ class SpeechEmotionRecognitionPipeline(Pipeline):
     `audio`: a file path, an array, or a dict `{"array" | "raw": samples, "sampling_rate": rate}` (the `datasets`
     Audio form). A bare array is taken as 16 kHz: pass the dict form for audio at any other rate. Returns the seven emotions with probabilities, best first (`top_k` keeps the best k).
     With `explain=True` it returns `{"scores": [...], "explanation": text}`, the text being the model's explicit
-    chain-of-thought answer. Audio over 30 s is scored in equal windows whose probabilities are averaged.
+    chain-of-thought answer. Audio over 30 s is scored in equal windows whose probabilities are averaged. The work is
+    `c2ser_hf.inference.run_inference`'s, as for `predict`.
     """
 
     _load_processor = True
@@ -30,30 +32,25 @@ class SpeechEmotionRecognitionPipeline(Pipeline):
         if isinstance(audio, dict):
             sampling_rate = audio.get("sampling_rate")
             audio = audio["array"] if "array" in audio else audio["raw"]
-        waveform = to_mono_16k(audio, sampling_rate, name="audio", min_samples=self.processor.min_samples)
-        windows = [waveform[a:b] for a, b in split_windows(waveform, self.processor.max_samples)]
-        inputs = {"implicit": self.processor(windows, mode="implicit")}
-        if explain:
-            inputs["explicit"] = self.processor(windows, mode="explicit")
-        return inputs
+        return {"audio": audio, "sampling_rate": sampling_rate, "explain": explain}
 
     def _forward(self, model_inputs, generate_kwargs=None):
-        probabilities = self.model.emotion_probabilities(
-            *self.processor.emotion_candidates(), **model_inputs["implicit"]
+        (result,) = run_inference(
+            self.model, self.processor, [model_inputs["audio"]], mode="explicit" if model_inputs["explain"] else None,
+            scores=True, sampling_rate=model_inputs["sampling_rate"], names=["audio"], **(generate_kwargs or {}),
         )
-        outputs = {"probabilities": probabilities.mean(0)}
-        if "explicit" in model_inputs:
-            outputs["generated"] = self.model.generate(**model_inputs["explicit"], **(generate_kwargs or {}))
-        return outputs
+        if "error" in result:
+            raise AudioInputError(result["error"])
+        return result
 
     def postprocess(self, model_outputs, top_k=None):
-        scores = self.processor.label_scores(model_outputs["probabilities"][None].float().cpu())[0]
+        windows = model_outputs["windows"]
+        scores = mean_scores(windows)
         ranked = [{"label": label, "score": score} for label, score in sorted(scores.items(), key=lambda x: -x[1])]
         ranked = ranked[:top_k] if top_k else ranked
-        if "generated" not in model_outputs:
+        if "text" not in windows[0]:
             return ranked
-        texts = [r["text"] for r in self.processor.post_process(model_outputs["generated"])]
-        return {"scores": ranked, "explanation": " ".join(texts)}
+        return {"scores": ranked, "explanation": " ".join(window["text"] for window in windows)}
 
 
 __all__ = ["SpeechEmotionRecognitionPipeline"]

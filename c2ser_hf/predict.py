@@ -1,25 +1,14 @@
-"""Emotion predictions for many audio inputs: per-input errors, ≤ 30 s windows, length-sorted batches.
+"""Emotion predictions for many audio inputs: one summary per input of what `run_inference` found per window.
 
 One result dict per input, in input order: `file`, `emotion`, `text`, `scores` (when asked) and `segments` (audio
 longer than the model's 30 s limit, split into equal windows), or `file` and `error` for an input that cannot be used.
 """
 
-import os
 from collections import Counter
 
-import torch
-
-from .processing import EMOTIONS
-from .processing.audio_input import AudioInputError, split_windows, to_mono_16k
-
-SAMPLE_RATE = 16000
+from .inference import mean_scores, run_inference
 
 
-def _name(item, index: int) -> str:
-    return os.fspath(item) if isinstance(item, (str, os.PathLike)) else f"audio[{index}]"
-
-
-@torch.no_grad()
 def predict(
     model,
     processor,
@@ -34,45 +23,18 @@ def predict(
     likelihood of the implicit answers) and `emotion` is their argmax, a fixed label; without, `emotion` is parsed
     from the generated text (None when the text names none). Long audio: `scores` and `emotion` of the whole are the
     mean of the window scores (or the most frequent window emotion without scores)."""
-    results, windows = [None] * len(audio), []
-    for index, item in enumerate(audio):
-        name = _name(item, index)
-        try:
-            waveform = to_mono_16k(item, sampling_rate, name=name, min_samples=processor.min_samples)
-        except AudioInputError as error:
-            results[index] = {"file": name, "error": str(error)}
-            continue
-        results[index] = {"file": name, "windows": []}
-        for start, end in split_windows(waveform, processor.max_samples):
-            windows.append((index, start, end, waveform[start:end]))
-
-    order = sorted(range(len(windows)), key=lambda k: -len(windows[k][3]))
-    candidates = processor.emotion_candidates() if scores else None
-    for first in range(0, len(order), batch_size):
-        batch = [windows[k] for k in order[first : first + batch_size]]
-        waves = [w[3] for w in batch]
-        inputs = processor(waves, mode=mode).to(model.device)
-        texts = processor.post_process(model.generate(**inputs, **generate_kwargs))
-        probabilities = None
-        if scores:
-            implicit = inputs if mode == "implicit" else processor(waves, mode="implicit").to(model.device)
-            probabilities = processor.label_scores(model.emotion_probabilities(*candidates, **implicit))
-        for row, (index, start, end, _) in enumerate(batch):
-            window = {"start": start / SAMPLE_RATE, "end": end / SAMPLE_RATE, **texts[row]}
-            if probabilities is not None:
-                window["scores"] = probabilities[row]
-                window["emotion"] = max(probabilities[row], key=probabilities[row].get)
-            results[index]["windows"].append(window)
+    results = run_inference(model, processor, audio, mode=mode, scores=scores, batch_size=batch_size,
+                            sampling_rate=sampling_rate, **generate_kwargs)
     return [_summarise(result) for result in results]
 
 
 def _summarise(result: dict) -> dict:
     if "error" in result:
         return result
-    windows = sorted(result.pop("windows"), key=lambda w: w["start"])
+    windows = result["windows"]
     summary = {"file": result["file"], "text": " ".join(w["text"] for w in windows)}
     if "scores" in windows[0]:
-        mean = {e: sum(w["scores"][e] for w in windows) / len(windows) for e in EMOTIONS}
+        mean = mean_scores(windows)
         summary["emotion"], summary["scores"] = max(mean, key=mean.get), mean
     else:
         named = Counter(w["emotion"] for w in windows if w["emotion"] is not None)
@@ -80,3 +42,4 @@ def _summarise(result: dict) -> dict:
     if len(windows) > 1:
         summary["segments"] = windows
     return summary
+

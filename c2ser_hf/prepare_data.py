@@ -1,9 +1,13 @@
 """`prepare_data`: one call from an original corpus on disk to a Hub-ready dataset folder (and, optionally, the Hub)."""
 
+import dataclasses
 from pathlib import Path
 
+from .checkpoint_io import atomic_output_dir
 from .datasets_scripts.corpora import CORPORA, read_corpus
+from .datasets_scripts.schema import BadRowError, CorpusLayoutError
 from .datasets_scripts.writer import PrepareReport, write_dataset
+from .option_error import option_error
 
 
 def prepare_data(
@@ -30,8 +34,14 @@ def prepare_data(
     rows = read_corpus(corpus, Path(source), Path(audio_root) if audio_root else None)
     if max_seconds is None:
         max_seconds = CORPORA[corpus].max_seconds
-    report = write_dataset(rows, out, configs=configs, num_proc=num_proc, skip_bad=skip_bad,
-                           max_seconds=max_seconds or None, overwrite=overwrite)
+    try:
+        with atomic_output_dir(out, overwrite=overwrite) as staging:
+            report = write_dataset(rows, staging, configs=configs, num_proc=num_proc, skip_bad=skip_bad,
+                                   max_seconds=max_seconds or None)
+    except BadRowError as error:
+        template = str(error).replace("{", "{{").replace("}", "}}") + " ({option} skips such rows)"
+        raise option_error(CorpusLayoutError, template, "skip_bad=True", "--skip-bad") from error
+    report = dataclasses.replace(report, out_dir=Path(out))
     if push_to_hub:
         from huggingface_hub import HfApi
 

@@ -4,7 +4,7 @@ from transformers import Qwen2Tokenizer
 
 SPECIAL_TOKENS = ["<|im_start|>", "<|im_end|>", "<|speech|>"]  # plus <|endoftext|>, Qwen's eos and our pad
 
-# Prompts and answers in the shapes C2SER reads and writes (UPSTREAM §2.4, §2.5), every wording of the seven
+# Prompts and answers in the shapes C2SER reads and writes (docs/fidelity.md#prompts), every wording of the seven
 # emotions in both languages, and everyday sentences so that ordinary words get merges too.
 CORPUS = [
     "Please consider the speaking style, content, and directly provide the speaker's emotion in this speech.",

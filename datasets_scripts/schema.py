@@ -28,6 +28,10 @@ class CorpusLayoutError(ValueError):
     """The source folder is not laid out as the corpus's distribution is; the message names the file and line/row."""
 
 
+class BadRowError(CorpusLayoutError):
+    """One row cannot be used (unknown label, missing or unreadable audio, duplicate id): what `skip_bad` skips."""
+
+
 @dataclass
 class Utterance:
     """One row as a builder reads it from the original corpus, before its audio is decoded."""

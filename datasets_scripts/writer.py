@@ -19,11 +19,8 @@ from datasets import Audio, Dataset, DatasetInfo, Features, SplitDict, SplitInfo
 from datasets.info import DatasetInfosDict
 from torchcodec.decoders import AudioDecoder
 
-from c2ser_hf.checkpoint_io import atomic_output_dir
-from c2ser_hf.option_error import option_error
-
 from .dataset_card import dataset_card
-from .schema import FEATURES, SAMPLING_RATE, CorpusLayoutError, CorpusRows, Utterance
+from .schema import FEATURES, SAMPLING_RATE, BadRowError, CorpusLayoutError, CorpusRows, Utterance
 
 # Parquet files of about this many bytes of 16-bit audio or less; the Hub and `datasets` stream them comfortably.
 MAX_SHARD_BYTES = 500_000_000
@@ -96,7 +93,7 @@ def _check_rows(utterances: list[Utterance], label_map: dict, skip_bad: bool, sk
 
 def _bad(message: str, skip_bad: bool, skipped: list[str]) -> None:
     if not skip_bad:
-        raise option_error(CorpusLayoutError, message + " ({option} skips such rows)", "skip_bad=True", "--skip-bad")
+        raise BadRowError(message)
     skipped.append(message)
 
 
@@ -127,15 +124,15 @@ def _decode(row: dict) -> dict:
 
 def write_dataset(
     rows: CorpusRows,
-    out_dir,
+    folder,
     *,
     configs: list[str] | None = None,
     num_proc: int = 1,
     skip_bad: bool = False,
     max_seconds: float | None = 20.0,
-    overwrite: bool = False,
 ) -> PrepareReport:
-    """Decode, filter and write `rows` as a dataset folder at `out_dir` (atomically: nothing is left half-written)."""
+    """Decode, filter and write `rows` as a dataset into the empty `folder` (the caller makes it appear at its final
+    name only when this returns, as `c2ser_hf.prepare_data` does)."""
     chosen = select_configs(rows.configs, configs)
     parts = {part for splits in chosen.values() for names in splits.values() for part in names}
     skipped = []
@@ -143,43 +140,43 @@ def write_dataset(
                                        skipped)
     if not utterances:
         raise CorpusLayoutError(f"{rows.corpus}: no utterance with a canonical emotion was found in the source")
-    with atomic_output_dir(out_dir, overwrite=overwrite) as staging:
-        dataset = Dataset.from_generator(
-            _rows, gen_kwargs={"utterances": utterances, "label_map": rows.label_map, "corpus": rows.corpus},
-            features=_ROW_FEATURES, cache_dir=str(staging / ".cache"),
-        )
-        dataset = dataset.map(_decode, features=_DECODED_FEATURES, num_proc=num_proc if num_proc > 1 else None,
-                              desc=f"Decoding {rows.corpus} audio to 16 kHz")
-        checks = dataset.select_columns(["source", "problem", "duration", "part", "emotion", "language"]).to_pandas()
-        for source, problem in checks.loc[checks.problem != "", ["source", "problem"]].itertuples(index=False):
-            _bad(f"{source}: {problem}", skip_bad, skipped)
-        too_long = (checks.duration > max_seconds) if max_seconds else checks.duration < 0
-        keep = (checks.problem == "") & ~too_long
-        statistics = checks[keep]
-        written, files = {}, {}
-        for part in sorted(statistics.part.unique()):
-            indices = statistics.index[statistics.part == part]
-            files[part] = _write_part(dataset.select(list(indices)).select_columns(list(FEATURES)).cast(FEATURES),
-                                      statistics.duration[indices].sum(), staging, part)
-            written[part] = statistics.loc[indices]
-        counts = {config: {split: sum(len(written.get(part, ())) for part in names) for split, names in splits.items()}
-                  for config, splits in chosen.items()}
-        report = PrepareReport(rows.corpus, rows.layout, Path(out_dir), counts, excluded, int(too_long.sum()),
-                               max_seconds, skipped)
-        yaml_header = {"configs": _configs_yaml(chosen, files),
-                       "dataset_info": _dataset_info_yaml(chosen, files, counts, staging),
-                       "task_categories": ["audio-classification"], "pretty_name": rows.corpus}
-        languages = sorted({language for language in statistics.language if language})
-        if languages:
-            yaml_header["language"] = languages
-        card = dataset_card(rows, report, chosen, written)
-        (staging / "README.md").write_text(
-            "---\n" + yaml.safe_dump(yaml_header, sort_keys=False, allow_unicode=True) + "---\n\n" + card,
-            encoding="utf-8",
-        )
-        del dataset
-        shutil.rmtree(staging / ".cache")
-        staging.chmod(0o755)  # a temporary folder is private to its owner; the dataset is meant to be shared
+    root = Path(folder)
+    dataset = Dataset.from_generator(
+        _rows, gen_kwargs={"utterances": utterances, "label_map": rows.label_map, "corpus": rows.corpus},
+        features=_ROW_FEATURES, cache_dir=str(root / ".cache"),
+    )
+    dataset = dataset.map(_decode, features=_DECODED_FEATURES, num_proc=num_proc if num_proc > 1 else None,
+                          desc=f"Decoding {rows.corpus} audio to 16 kHz")
+    checks = dataset.select_columns(["source", "problem", "duration", "part", "emotion", "language"]).to_pandas()
+    for source, problem in checks.loc[checks.problem != "", ["source", "problem"]].itertuples(index=False):
+        _bad(f"{source}: {problem}", skip_bad, skipped)
+    too_long = (checks.duration > max_seconds) if max_seconds else checks.duration < 0
+    keep = (checks.problem == "") & ~too_long
+    statistics = checks[keep]
+    written, files = {}, {}
+    for part in sorted(statistics.part.unique()):
+        indices = statistics.index[statistics.part == part]
+        files[part] = _write_part(dataset.select(list(indices)).select_columns(list(FEATURES)).cast(FEATURES),
+                                  statistics.duration[indices].sum(), root, part)
+        written[part] = statistics.loc[indices]
+    counts = {config: {split: sum(len(written.get(part, ())) for part in names) for split, names in splits.items()}
+              for config, splits in chosen.items()}
+    report = PrepareReport(rows.corpus, rows.layout, root, counts, excluded, int(too_long.sum()), max_seconds,
+                           skipped)
+    yaml_header = {"configs": _configs_yaml(chosen, files),
+                   "dataset_info": _dataset_info_yaml(chosen, files, counts, root),
+                   "task_categories": ["audio-classification"], "pretty_name": rows.corpus}
+    languages = sorted({language for language in statistics.language if language})
+    if languages:
+        yaml_header["language"] = languages
+    card = dataset_card(rows, report, chosen, written)
+    (root / "README.md").write_text(
+        "---\n" + yaml.safe_dump(yaml_header, sort_keys=False, allow_unicode=True) + "---\n\n" + card,
+        encoding="utf-8",
+    )
+    del dataset
+    shutil.rmtree(root / ".cache")
+    root.chmod(0o755)  # a temporary folder is private to its owner; a dataset is meant to be shared
     return report
 
 

@@ -4,6 +4,7 @@ from ..lazy_exports import lazy_exports
 
 _EXPORTS = {
     "C2SERConfig": ".configuration_c2ser",
+    "C2SERLinkConfig": ".configuration_c2ser",
     "C2SERModel": ".modeling_c2ser",
     "C2SERForConditionalGeneration": ".modeling_c2ser",
     "C2SERPreTrainedModel": ".modeling_c2ser",

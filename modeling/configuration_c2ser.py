@@ -1,4 +1,4 @@
-"""Configuration of C2SER: Whisper encoder + Emotion2Vec-S + connector + Qwen2 (UPSTREAM §1)."""
+"""Configuration of C2SER: Whisper encoder + Emotion2Vec-S + connector + Qwen2 (docs/architecture.md#data-flow)."""
 
 from huggingface_hub.dataclasses import strict
 from transformers import AutoConfig, PreTrainedConfig
@@ -6,7 +6,7 @@ from transformers.configuration_utils import SubConfigSpec
 
 from .configuration_emotion2vec_s import UTTERANCE_SOURCES, Emotion2VecSConfig
 
-# whisper-medium's encoder, as the released model uses it (UPSTREAM §1.3)
+# whisper-medium's encoder, as the released model uses it (docs/fidelity.md#whisper)
 WHISPER_MEDIUM_ENCODER = {
     "d_model": 1024,
     "encoder_layers": 24,
@@ -23,7 +23,7 @@ WHISPER_MEDIUM_ENCODER = {
     "decoder_attention_heads": 16,
     "decoder_ffn_dim": 16,
 }
-# Qwen/Qwen2-7B, the base (not Instruct) model of the released checkpoint (UPSTREAM §1.10)
+# Qwen/Qwen2-7B, the base (not Instruct) model of the released checkpoint (docs/fidelity.md#language-model)
 QWEN2_7B = {
     "vocab_size": 152064,
     "hidden_size": 3584,
@@ -38,6 +38,44 @@ QWEN2_7B = {
     "bos_token_id": 151643,
     "eos_token_id": 151643,
 }
+# `link_config` fields as config.json files before the sub-config stored them, flat on C2SERConfig
+LEGACY_LINK_FIELDS = {
+    "link_hidden_size": "hidden_size",
+    "link_layers": "num_hidden_layers",
+    "link_attention_heads": "num_attention_heads",
+    "link_ffn_dim": "intermediate_size",
+    "link_activation": "hidden_act",
+    "link_dropout": "dropout",
+    "link_max_positions": "max_position_embeddings",
+}
+
+
+@strict
+class C2SERLinkConfig(PreTrainedConfig):
+    r"""
+    The connector between the speech encoders and the language model (the released `speech_transformer`,
+    docs/fidelity.md#link): Linear + LayerNorm, x·√d plus a sinusoid table, pre-LN transformer blocks, final
+    LayerNorm. Defaults are the released model's.
+
+    Args:
+        hidden_size (`int`): width (1024, Whisper-medium's; the 768-d acoustic tokens are zero-padded to it).
+        max_position_embeddings (`int`): rows of the sinusoid table, the longest speech block (5000).
+        dropout (`float`): dropout after the embedding, after attention and inside the FFN (0.1).
+        num_hidden_layers (`int`): transformer blocks (4).
+        num_attention_heads (`int`): attention heads (4).
+        intermediate_size (`int`): FFN width (2560).
+        hidden_act (`str`): FFN activation (`"relu"`).
+    """
+
+    model_type = "c2ser_link"
+
+    hidden_size: int = 1024
+    max_position_embeddings: int = 5000
+    dropout: float | int = 0.1
+    num_hidden_layers: int = 4
+    num_attention_heads: int = 4
+    intermediate_size: int = 2560
+    hidden_act: str = "relu"
 
 
 @strict
@@ -50,12 +88,12 @@ class C2SERConfig(PreTrainedConfig):
         audio_config (`WhisperConfig` or `dict`): the Whisper encoder (whisper-medium by default; decoder fields unused).
         acoustic_config (`Emotion2VecSConfig` or `dict`): Emotion2Vec-S.
         text_config (`Qwen2Config` or `dict`): the language model (Qwen2-7B by default).
+        link_config (`C2SERLinkConfig` or `dict`): the connector transformer. Configs written before it existed hold
+            its fields flat as `link_hidden_size`, `link_layers`, ...; they load into it.
         downsample_rate (`int`): total stride of the causal conv downsampler after Whisper (4: 50 Hz → 12.5 Hz).
-        link_hidden_size, link_layers, link_attention_heads, link_ffn_dim, link_activation, link_dropout,
-        link_max_positions: the connector transformer (1024, 4, 4, 2560, relu, 0.1, 5000; UPSTREAM §1.6).
         acoustic_token_source (`str`): which Emotion2Vec-S vectors become acoustic tokens. The released model uses
-            `"first_frames"` (the first 10 frame vectors, an upstream slicing bug, UPSTREAM §4.5); `"extra_tokens"`
-            gives the 10 learned utterance tokens, `"mean"` one frame-mean token.
+            `"first_frames"` (the first 10 frame vectors, an upstream slicing bug, docs/fidelity.md#acoustic-tokens);
+            `"extra_tokens"` gives the 10 learned utterance tokens, `"mean"` one frame-mean token.
         speech_token_id (`int`): id of the speech placeholder the processor expands; each item's placeholders are
             replaced by its speech embeddings.
         base_model_name_or_path (`str`, *optional*): set in "light" checkpoints, which store only what C2SER trained
@@ -67,22 +105,25 @@ class C2SERConfig(PreTrainedConfig):
         "audio_config": SubConfigSpec(config_class=AutoConfig, model_type="whisper", init_kwargs=WHISPER_MEDIUM_ENCODER),
         "acoustic_config": SubConfigSpec(config_class=Emotion2VecSConfig),
         "text_config": SubConfigSpec(config_class=AutoConfig, model_type="qwen2", init_kwargs=QWEN2_7B),
+        "link_config": SubConfigSpec(config_class=C2SERLinkConfig),
     }
 
     audio_config: dict | PreTrainedConfig | None = None
     acoustic_config: dict | PreTrainedConfig | None = None
     text_config: dict | PreTrainedConfig | None = None
+    link_config: dict | PreTrainedConfig | None = None
     downsample_rate: int = 4
-    link_hidden_size: int = 1024
-    link_layers: int = 4
-    link_attention_heads: int = 4
-    link_ffn_dim: int = 2560
-    link_activation: str = "relu"
-    link_dropout: float | int = 0.1
-    link_max_positions: int = 5000
     acoustic_token_source: str = "first_frames"
     speech_token_id: int = 151646
     base_model_name_or_path: str | None = None
+
+    def __post_init__(self, **kwargs):
+        legacy = {LEGACY_LINK_FIELDS[key]: kwargs.pop(key) for key in list(kwargs) if key in LEGACY_LINK_FIELDS}
+        if legacy:
+            if self.link_config is not None:
+                raise ValueError(f"give the connector's settings in link_config only, not also as {sorted(legacy)}")
+            self.link_config = legacy
+        super().__post_init__(**kwargs)
 
     def validate_architecture(self):
         """Part of `@strict` validation: reject values the model cannot be built from."""
@@ -99,4 +140,4 @@ class C2SERConfig(PreTrainedConfig):
         return 1 if self.acoustic_token_source == "mean" else self.acoustic_config.num_extra_tokens
 
 
-__all__ = ["C2SERConfig"]
+__all__ = ["C2SERConfig", "C2SERLinkConfig"]

@@ -1,4 +1,5 @@
-"""Configuration of Emotion2Vec-S, the acoustic encoder of C2SER (data2vec 2.0 audio, UPSTREAM §4)."""
+"""Configuration of Emotion2Vec-S, the acoustic encoder of C2SER: data2vec 2.0 audio
+(docs/fidelity.md#acoustic-tokens)."""
 
 from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig
@@ -29,7 +30,7 @@ class Emotion2VecSConfig(PreTrainedConfig):
         utterance_source (`str`): what `utterance_features` holds: `"mean"` (masked mean of the frame features,
             emotion2vec's "utterance" granularity), `"extra_tokens"` (the outputs at the learned tokens) or
             `"first_frames"` (the first `num_extra_tokens` frame vectors: what released C2SER consumes by an upstream
-            slicing bug, UPSTREAM §4.5).
+            slicing bug, docs/fidelity.md#acoustic-tokens).
         classifier_hidden_sizes (`list[int]`): hidden widths of the sequence-classification head. Two widths give
             the paper's three fully connected layers (§V-A; the paper does not state the widths); an empty list
             gives one linear layer, as emotion2vec_plus' `proj`.

@@ -17,10 +17,7 @@ from transformers.processing_utils import Unpack
 from transformers.utils import TransformersKwargs
 from transformers.utils.output_capturing import capture_outputs
 
-
-def encoder_lengths(mel_lengths: torch.Tensor | list[int] | int) -> torch.Tensor:
-    """Encoder frames per item: conv2 (kernel 3, stride 2, padding 1) turns T_mel frames into ceil(T_mel / 2)."""
-    return torch.div(torch.as_tensor(mel_lengths) + 1, 2, rounding_mode="floor")
+from .speech_lengths import encoder_lengths
 
 
 @dataclass
@@ -101,7 +98,7 @@ class C2SERWhisperEncoder(WhisperEncoder):
         """
         if "attention_mask" in kwargs:
             raise ValueError("pass the mel padding mask as feature_attention_mask, not attention_mask")
-        # official C2SER runs Whisper on variable-length mel with positions pe[:T_enc] (UPSTREAM §1.2-1.3, §1.14)
+        # the released model runs Whisper on variable-length mel with positions pe[:T_enc] (docs/fidelity.md#whisper)
         mel_lengths = self._mel_lengths(input_features, feature_attention_mask)
         lengths = encoder_lengths(mel_lengths)
 
@@ -130,4 +127,4 @@ class C2SERWhisperEncoder(WhisperEncoder):
         return C2SERWhisperEncoderOutput(last_hidden_state=hidden_states, frame_mask=frame_mask)
 
 
-__all__ = ["C2SERWhisperEncoder", "C2SERWhisperEncoderOutput", "encoder_lengths"]
+__all__ = ["C2SERWhisperEncoder", "C2SERWhisperEncoderOutput"]

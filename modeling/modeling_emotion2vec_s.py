@@ -1,9 +1,10 @@
 """Emotion2Vec-S (and emotion2vec) as a transformers model.
 
-data2vec 2.0 audio (UPSTREAM §4): waveform CNN → LayerNorm + Linear → grouped positional convolutions → learned extra
-tokens → post-LN transformer blocks with a symmetric ALiBi bias. The CNN, projection, positional conv layer and
-transformer block are transformers' own Data2VecAudio modules; this file adds what data2vec 2.0 has on top (extra
-tokens, ALiBi with its learned scale) and padding handling that makes a padded batch equal one-by-one inference.
+data2vec 2.0 audio (docs/fidelity.md#acoustic-tokens): waveform CNN → LayerNorm + Linear → grouped positional
+convolutions → learned extra tokens → post-LN transformer blocks with a symmetric ALiBi bias. The CNN, projection,
+positional conv layer and transformer block are transformers' own Data2VecAudio modules; this file adds what
+data2vec 2.0 has on top (extra tokens, ALiBi with its learned scale) and padding handling that makes a padded batch
+equal one-by-one inference.
 """
 
 import math
@@ -26,7 +27,8 @@ from .configuration_emotion2vec_s import UTTERANCE_SOURCES, Emotion2VecSConfig
 
 
 def alibi_slopes(num_heads: int) -> list[float]:
-    """Per-head ALiBi slopes; for a head count that is not a power of two, fairseq's interleaving rule (§4.3)."""
+    """Per-head ALiBi slopes; for a head count that is not a power of two, fairseq's interleaving rule: the slopes of
+    the largest power of two below it, then every other slope of twice that many."""
 
     def power_of_two_slopes(n):
         start = 2 ** (-(2 ** -(math.log2(n) - 3)))
@@ -79,7 +81,8 @@ class Emotion2VecSPositionalConvEmbedding(nn.Module):
 
 
 class Emotion2VecSEncoder(nn.Module):
-    """Positional conv, extra tokens, input LayerNorm and all post-LN blocks (prenet then main, UPSTREAM §4.8)."""
+    """Positional conv, extra tokens, input LayerNorm and all post-LN blocks (prenet then main: one list, as the
+    converter maps the release's two groups of blocks)."""
 
     def __init__(self, config: Emotion2VecSConfig):
         super().__init__()
@@ -307,7 +310,7 @@ class Emotion2VecSModel(Emotion2VecSPreTrainedModel):
                 f"utterance_source='first_frames' needs at least {count} frames; input item(s) {short} have "
                 f"{lengths[short].tolist()} (each frame is {self.config.inputs_to_logits_ratio} samples)"
             )
-        # released C2SER behaviour (UPSTREAM §4.5): the first frame vectors, not the learned utterance tokens
+        # released C2SER behaviour (docs/fidelity.md#acoustic-tokens): the first frame vectors, not the learned tokens
         return frames[:, :count]
 
 

@@ -1,7 +1,8 @@
 """Emotion labels: the seven canonical emotions, their English and Chinese wordings, and parsing of C2SER answers.
 
 C2SER answers in free text and uses several words for one emotion (stage 1 says 快乐 and stage 2 says 高兴 for the
-same clip, UPSTREAM §2.5), so every consumer maps wordings to the canonical labels through this one table.
+same clip, docs/fidelity.md#emotion-scores), so every consumer maps wordings to the canonical labels through this one
+table.
 """
 
 import re
@@ -38,7 +39,7 @@ def _wording_pattern(wording):
 # Longest first, so that at each position the longest wording wins (不开心 over 开心, sadness over sad).
 _WORDING = "|".join(_wording_pattern(w) for w in sorted(_EMOTION_OF, key=len, reverse=True))
 _MENTION = re.compile(_WORDING, re.IGNORECASE)
-# The answer templates of both stages and languages (UPSTREAM §2.5); the emotion word must follow the marker
+# The answer templates of both stages and languages (docs/fidelity.md#prompts); the emotion word must follow the marker
 # directly, quotes, colons and markdown emphasis aside, so "the emotion is not anger" is no conclusion.
 _CONCLUSION = re.compile(
     r"(?:(?:情绪|情感)(?:为|是|[:：])"

@@ -1,9 +1,10 @@
-"""Candidate answers whose likelihoods give C2SER's emotion probabilities (DESIGN "Fidelity decisions")."""
+"""Candidate answers whose likelihoods give C2SER's emotion probabilities (docs/fidelity.md#emotion-scores)."""
 
 from .emotion_parsing import EMOTIONS, emotion_wordings
 
 # Data, not code: the implicit-CoT answer templates of both languages. Only the released model's Chinese answer is
-# documented (UPSTREAM §2.5, with its doubled 的); the English wording follows the training targets we build.
+# documented (with its doubled 的, docs/fidelity.md#emotion-scores); the English wording follows the training
+# targets we build.
 ANSWER_TEMPLATES = {
     "en": ("The emotion of this speech is {}.",),
     "zh": ("这条语音的情感为{}", "这条语音的的情感为{}"),

@@ -19,7 +19,7 @@ class Emotion2VecSFeatureExtractor(SequenceFeatureExtractor):
         padding_value (`float`): value of padded samples.
         do_normalize (`bool`): layer-normalise each waveform over its real samples, `(x - mean) / sqrt(var + 1e-5)`,
             as emotion2vec checkpoints with `normalize: true` expect. Off by default: released C2SER feeds
-            Emotion2Vec-S the raw waveform (UPSTREAM §4.6).
+            Emotion2Vec-S the raw waveform (docs/fidelity.md#acoustic-tokens).
         return_attention_mask (`bool`): return `attention_mask` by default.
         min_samples (`int`): shortest accepted audio in samples at `sampling_rate`; 400 is the CNN's receptive field
             (`Emotion2VecSConfig.receptive_field`), below which the encoder produces no frame.

@@ -4,22 +4,24 @@ import os
 from difflib import get_close_matches
 
 import numpy as np
-import torch
 from transformers import BatchFeature, ProcessorMixin, WhisperFeatureExtractor
 
 from .audio_input import AudioInputError, to_mono_16k_batch
 from .emotion_parsing import EMOTIONS, parse_emotion
 from .emotion_scoring import answer_candidates
+from .feature_extraction_emotion2vec_s import Emotion2VecSFeatureExtractor
+from .speech_lengths import speech_block_lengths
 
-# The only two prompts of the released model (UPSTREAM §2.4): stage 2 (implicit CoT) and stage 1 (explicit CoT).
+# The only two prompts of the released model (docs/fidelity.md#prompts): stage 2 (implicit CoT) and stage 1 (explicit
+# CoT).
 PROMPTS = {
     "implicit": (
         "Please consider the speaking style, content, and directly provide the speaker's emotion in this speech."
     ),
     "explicit": "Please describe the speaking style, content, and the speaker's emotional state of this speech.",
 }
-# Upstream ends every target with Qwen's <|endoftext|> (eod_id 151643, UPSTREAM §1.12, §2.1), whatever the
-# tokenizer's own eos is (chat tokenizers say <|im_end|>).
+# The released training ends every target with Qwen's <|endoftext|> (id 151643, docs/fidelity.md#prompts), whatever
+# the tokenizer's own eos is (chat tokenizers say <|im_end|>).
 END_OF_TEXT = "<|endoftext|>"
 IGNORE_INDEX = -100
 # Emotion2Vec-S's CNN: 400 samples give its first frame, each further frame takes 320 more. The released model's
@@ -27,29 +29,28 @@ IGNORE_INDEX = -100
 FIRST_FRAME_SAMPLES, FRAME_HOP_SAMPLES = 400, 320
 
 
-def _ceil_div(numerator, denominator):
-    # floor division of the negation: exact for ints, numpy and torch integer tensors alike
-    return -(-numerator // denominator)
-
-
 class C2SERProcessor(ProcessorMixin):
     r"""
     Builds C2SER's inputs from audio and a prompt, and turns generated answers into text and an emotion label.
 
     Per item the text is `prompt + <|speech|> × S (+ target + <|endoftext|>)` with no chat template and no BOS
-    (UPSTREAM §1.9), where S = 2 + `num_acoustic_tokens` + ceil(ceil(T_mel / 2) / `downsample_rate`) is the length of
-    the speech block the model puts in place of the placeholders (UPSTREAM §1.14). Batches are left-padded.
+    (docs/fidelity.md#sequence-layout), where S = 2 + `num_acoustic_tokens` + ceil(ceil(T_mel / 2) /
+    `downsample_rate`) is the length of the speech block the model puts in place of the placeholders (the one formula
+    of `speech_lengths.py`). Batches are left-padded by the tokenizer; log-mel and waveforms are right-padded, the
+    waveforms by `Emotion2VecSFeatureExtractor`.
 
     Args:
         feature_extractor (`WhisperFeatureExtractor`, *optional*): 80-bin log-mel at 16 kHz, n_fft 400, hop 160
-            (the default when omitted). It is called one item at a time and never pads (UPSTREAM §1.2).
+            (the default when omitted). It computes one item at a time, never on padded audio
+            (docs/fidelity.md#front-end).
         tokenizer (Qwen2 tokenizer): the language model's tokenizer. The processor adds `speech_token` to it as a
-            special token when absent and sets it to left padding (also in `init_kwargs`, so that it is saved).
+            special token when absent, sets it to left padding (also in `init_kwargs`, so that it is saved), and pads
+            with the end-of-text token when it has no pad token.
         speech_token (`str`): the placeholder of one speech position.
         num_acoustic_tokens (`int`): Emotion2Vec-S vectors in the speech block (10).
         downsample_rate (`int`): stride of the downsampler after the Whisper encoder (4).
         normalize_waveform (`bool`): layer-normalise each waveform over its real samples in `input_values`. Off for
-            C2SER, whose Emotion2Vec-S gets the raw waveform (UPSTREAM §4.6).
+            C2SER, whose Emotion2Vec-S gets the raw waveform (docs/fidelity.md#acoustic-tokens).
         max_mel_frames (`int`): longest accepted audio in mel frames; 3000 (30 s) fills Whisper's position table.
     """
 
@@ -64,7 +65,7 @@ class C2SERProcessor(ProcessorMixin):
         max_mel_frames=3000,
         **kwargs,
     ):
-        if feature_extractor is None:  # the front end of UPSTREAM §1.2
+        if feature_extractor is None:  # the released front end (docs/fidelity.md#front-end)
             feature_extractor = WhisperFeatureExtractor(
                 feature_size=80, sampling_rate=16000, n_fft=400, hop_length=160
             )
@@ -90,7 +91,7 @@ class C2SERProcessor(ProcessorMixin):
         vocab = tokenizer.get_vocab()
         if speech_token not in vocab:
             tokenizer.add_special_tokens({"extra_special_tokens": [speech_token]}, replace_extra_special_tokens=False)
-        # We pad by hand, but callers that pad with the tokenizer (generation, TRL) must pad on the left too;
+        # Batches are left-padded for generation, here and by callers that pad with the tokenizer (TRL);
         # save_pretrained writes padding_side only when init_kwargs has the key.
         tokenizer.padding_side = "left"
         tokenizer.init_kwargs["padding_side"] = "left"
@@ -99,6 +100,10 @@ class C2SERProcessor(ProcessorMixin):
         self.eos_token_id = vocab.get(END_OF_TEXT, tokenizer.eos_token_id)
         if self.eos_token_id is None:
             raise ValueError(f"the tokenizer has neither {END_OF_TEXT} nor an eos token to end targets with")
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.convert_ids_to_tokens(self.eos_token_id)
+        # Emotion2Vec-S's input, with its one normalisation and padding path; `normalize_waveform` is read per call
+        self._waveform_extractor = Emotion2VecSFeatureExtractor(sampling_rate=feature_extractor.sampling_rate)
         self.num_acoustic_tokens = num_acoustic_tokens
         self.downsample_rate = downsample_rate
         self.normalize_waveform = normalize_waveform
@@ -149,8 +154,7 @@ class C2SERProcessor(ProcessorMixin):
 
     def speech_lengths(self, mel_lengths):
         """Speech-block length per item from its mel frame count (an int, list, numpy array or torch tensor)."""
-        lengths = np.asarray(mel_lengths) if isinstance(mel_lengths, (list, tuple)) else mel_lengths
-        speech = 2 + self.num_acoustic_tokens + _ceil_div(_ceil_div(lengths, 2), self.downsample_rate)
+        speech = speech_block_lengths(mel_lengths, self.num_acoustic_tokens, self.downsample_rate)
         return speech.tolist() if isinstance(mel_lengths, (list, tuple)) else speech
 
     def post_process(self, generated_ids, skip_special_tokens=True):
@@ -243,62 +247,39 @@ class C2SERProcessor(ProcessorMixin):
                     "split longer audio into windows"
                 )
         # One item per call with no padding: the log-mel's dynamic-range max runs over the utterance alone and the
-        # tail frames see no padded samples, as upstream (UPSTREAM §1.2). No truncation either: it cuts at 30 s.
+        # tail frames see no padded samples, as the released front end (docs/fidelity.md#front-end). No truncation
+        # either: it cuts at 30 s.
         features = [
             self.feature_extractor(
                 waveform, sampling_rate=rate, padding="do_not_pad", truncation=False, return_tensors="np"
-            )["input_features"][0]
+            )["input_features"][0].T
             for waveform in waveforms
         ]
-        if self.normalize_waveform:
-            waveforms = [
-                torch.nn.functional.layer_norm(torch.from_numpy(w), w.shape).numpy() for w in waveforms
-            ]
-        input_features, feature_mask = self._pad_right([f.T for f in features])
-        input_values, values_mask = self._pad_right(waveforms)
+        mel = self.feature_extractor.pad(
+            BatchFeature({"input_features": features}), padding="longest", return_attention_mask=True, return_tensors="np"
+        )
+        values = self._waveform_extractor(waveforms, sampling_rate=rate, do_normalize=self.normalize_waveform)
         return {
-            "input_features": input_features.transpose(0, 2, 1),
-            "feature_attention_mask": feature_mask,
-            "input_values": input_values,
-            "input_values_mask": values_mask,
+            "input_features": mel["input_features"].transpose(0, 2, 1),
+            "feature_attention_mask": mel["attention_mask"],
+            "input_values": values["input_values"],
+            "input_values_mask": values["attention_mask"],
         }
-
-    @staticmethod
-    def _pad_right(arrays):
-        """Stack arrays of shape (length, ...) into (B, max_length, ...) zero-padded, with a (B, max_length) mask."""
-        longest = max(len(a) for a in arrays)
-        padded = np.zeros((len(arrays), longest, *arrays[0].shape[1:]), dtype=np.float32)
-        mask = np.zeros((len(arrays), longest), dtype=np.int32)
-        for i, array in enumerate(arrays):
-            padded[i, : len(array)] = array
-            mask[i, : len(array)] = 1
-        return padded, mask
 
     def _process_text(self, prompts, speech_lengths, targets):
         tokenizer = self.tokenizer
         prompt_ids = tokenizer(prompts, add_special_tokens=False)["input_ids"]
-        target_ids = None if targets is None else tokenizer(targets, add_special_tokens=False)["input_ids"]
-        sequences, labels = [], []
-        for i, (prompt, length) in enumerate(zip(prompt_ids, speech_lengths)):
-            ids = prompt + [self.speech_token_id] * length
-            labels.append([IGNORE_INDEX] * len(ids))
-            if target_ids is not None:
-                answer = target_ids[i] + [self.eos_token_id]
-                ids, labels[i] = ids + answer, labels[i] + answer
-            sequences.append(ids)
-
-        pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos_token_id
-        longest = max(len(ids) for ids in sequences)
-        input_ids = np.full((len(sequences), longest), pad_id, dtype=np.int64)
-        attention_mask = np.zeros((len(sequences), longest), dtype=np.int64)
-        label_ids = np.full((len(sequences), longest), IGNORE_INDEX, dtype=np.int64)
-        for i, (ids, item_labels) in enumerate(zip(sequences, labels)):
-            input_ids[i, longest - len(ids) :] = ids
-            attention_mask[i, longest - len(ids) :] = 1
-            label_ids[i, longest - len(ids) :] = item_labels
-        text_inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
+        sequences = [prompt + [self.speech_token_id] * length for prompt, length in zip(prompt_ids, speech_lengths)]
         if targets is not None:
-            text_inputs["labels"] = label_ids
+            answers = [ids + [self.eos_token_id] for ids in tokenizer(targets, add_special_tokens=False)["input_ids"]]
+            sequences = [ids + answer for ids, answer in zip(sequences, answers)]
+        text_inputs = dict(tokenizer.pad({"input_ids": sequences}, padding_side="left", return_tensors="np"))
+        if targets is not None:
+            # left padding puts every answer at the end of its row; all else is ignored by the loss
+            labels = np.full((len(sequences), max(map(len, sequences))), IGNORE_INDEX, dtype=np.int64)
+            for row, answer in zip(labels, answers):
+                row[len(row) - len(answer) :] = answer
+            text_inputs["labels"] = labels
         return text_inputs
 
 

@@ -1,13 +1,12 @@
-"""A random tiny C2SER written by `c2ser-hf new`, driven as a user drives it: processor → generate → post_process."""
-
-import shutil
-import subprocess
+"""A random tiny C2SER written as `c2ser-hf new` writes it, loaded and driven as a user drives it: processor →
+generate → post_process, and emotion probabilities."""
 
 import pytest
 import torch
 from transformers import AutoModelForMultimodalLM, AutoProcessor
 
 import c2ser_hf  # noqa: F401  (registers the Auto classes)
+from c2ser_hf.new_model import write_random_c2ser
 from c2ser_hf.processing import EMOTIONS, C2SERProcessor
 
 from audio_fixtures import speech, tone
@@ -16,10 +15,18 @@ from audio_fixtures import speech, tone
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
     out = tmp_path_factory.mktemp("e2e") / "tiny-c2ser"
-    result = subprocess.run([shutil.which("c2ser-hf"), "new", "--out", str(out), "--size", "tiny", "--seed", "1"],
-                            capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
+    write_random_c2ser(out, size="tiny", seed=1)
     return out
+
+
+@pytest.fixture(scope="module")
+def processor(folder):
+    return AutoProcessor.from_pretrained(folder)
+
+
+@pytest.fixture(scope="module")
+def model(folder):
+    return AutoModelForMultimodalLM.from_pretrained(folder).eval()
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +39,7 @@ def audio(tmp_path_factory):
     ]
 
 
-def test_batched_generation_equals_one_by_one_from_files(folder, audio):
-    processor = AutoProcessor.from_pretrained(folder)
-    model = AutoModelForMultimodalLM.from_pretrained(folder).eval()
+def test_batched_generation_equals_one_by_one_from_files(processor, model, audio):
     assert isinstance(processor, C2SERProcessor)
     settings = dict(max_new_tokens=6, num_beams=1, do_sample=False, repetition_penalty=1.0)
     batch = processor(audio, mode="implicit")
@@ -49,25 +54,19 @@ def test_batched_generation_equals_one_by_one_from_files(folder, audio):
         assert processor.post_process(single)[0]["text"] == results[i]["text"], path
 
 
-def test_beam_search_default_generation_config_runs(folder, audio):
-    processor = AutoProcessor.from_pretrained(folder)
-    model = AutoModelForMultimodalLM.from_pretrained(folder).eval()
+def test_beam_search_default_generation_config_runs(processor, model, audio):
     with torch.no_grad():
         out = model.generate(**processor(audio[:2], mode="explicit"), max_new_tokens=4)
     assert model.generation_config.num_beams == 4 and out.shape[0] == 2
 
 
-def test_processor_and_model_that_disagree_raise(folder, audio):
-    processor = AutoProcessor.from_pretrained(folder)
-    model = AutoModelForMultimodalLM.from_pretrained(folder).eval()
+def test_processor_and_model_that_disagree_raise(processor, model, audio):
     mismatched = C2SERProcessor(tokenizer=processor.tokenizer, num_acoustic_tokens=3)
     with pytest.raises(ValueError, match="placeholder count per item"):
         model(**mismatched(audio[0]))
 
 
-def test_emotion_probabilities_from_answer_likelihoods(folder, audio):
-    processor = AutoProcessor.from_pretrained(folder)
-    model = AutoModelForMultimodalLM.from_pretrained(folder).eval()
+def test_emotion_probabilities_from_answer_likelihoods(processor, model, audio):
     emotions, candidates = processor.emotion_candidates()
     assert sorted(set(emotions)) == list(range(7)) and len(candidates) == len(emotions)
     # the English implicit answer for "happiness", ending with <|endoftext|>
@@ -93,12 +92,10 @@ def test_emotion_probabilities_from_answer_likelihoods(folder, audio):
     assert diff <= 1e-5
 
 
-def test_shortest_audio_the_model_takes(folder):
+def test_shortest_audio_the_model_takes(processor, model):
     """The released model's acoustic tokens are the first 10 Emotion2Vec-S frames: 400 + 9 × 320 = 3280 samples."""
     import numpy as np
 
-    processor = AutoProcessor.from_pretrained(folder)
-    model = AutoModelForMultimodalLM.from_pretrained(folder).eval()
     clip = np.random.default_rng(0).normal(0, 0.1, 3280).astype(np.float32)
     with torch.no_grad():
         model(**processor(clip))

@@ -8,7 +8,8 @@ from torch import nn
 from transformers import WhisperConfig
 from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
-from c2ser_hf.modeling.modeling_c2ser_whisper import C2SERWhisperEncoder, encoder_lengths
+from c2ser_hf.modeling.modeling_c2ser_whisper import C2SERWhisperEncoder
+from c2ser_hf.modeling.speech_lengths import encoder_lengths
 
 MAX_POSITIONS = 50
 FULL = 2 * MAX_POSITIONS
@@ -117,7 +118,7 @@ def test_padded_batch_equals_one_by_one(attn_implementation):
         out = model(batch, mask)
         alone = [model(x[None]).last_hidden_state[0] for x in items]
 
-    lengths = encoder_lengths([x.shape[-1] for x in items])
+    lengths = encoder_lengths(torch.tensor([x.shape[-1] for x in items]))
     assert lengths.tolist() == [49, 19, 31] == [a.shape[0] for a in alone]
     assert out.last_hidden_state.shape == (3, 49, 64)
     assert torch.equal(out.frame_mask, torch.arange(49)[None, :] < lengths[:, None])
@@ -198,7 +199,7 @@ def test_refuses_malformed_input():
 
 def test_matches_openai_whisper_on_real_30_s_and_4_s_lengths():
     """Whisper-medium's 1500 positions: a real 30 s input (3000 frames) and the 4.10 s worked example (410 frames,
-    UPSTREAM §1.14) at tiny width."""
+    docs/fidelity.md#whisper) at tiny width."""
     reference = randomized(whisper.model.AudioEncoder(n_mels=80, n_ctx=1500, n_state=64, n_head=4, n_layer=2), seed=3)
     model = C2SERWhisperEncoder(tiny_config(max_source_positions=1500)).eval()
     model.load_state_dict(openai_state_dict_to_hf(reference.state_dict()), strict=True)

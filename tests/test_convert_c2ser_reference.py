@@ -1,14 +1,15 @@
-"""The converted tiny model against a reference written from the UPSTREAM formulas (§1.2-1.10), not from our modules.
+"""The converted tiny model against a reference written from the released model's formulas, not from our modules
+(each stage is a section of docs/fidelity.md).
 
 The reference reads the synthetic `C2SER_llm.pt` by its upstream key names (bf16 → fp32) and recomputes, with plain
-torch ops: the log-mel front end (§1.2), wenet's Whisper encoder (§1.3), the causal downsampler (§1.4), the acoustic
-tokens from FunASR's own Emotion2vec (§1.5, §4.5: first 10 frames, zero-padded to the link width), the link (§1.6),
-the projection (§1.7), the speech BOS/EOS rows (§1.8), the order [prompt][BOS][acoustic][whisper][EOS] (§1.9), and
-Qwen2 + LoRA applied unmerged, W x + 4·B(A x), through peft (§1.10). Both sides run fp32; bound 1e-5.
+torch ops: the log-mel front end, wenet's Whisper encoder, the causal downsampler, the acoustic tokens from FunASR's
+own Emotion2vec (first 10 frames, zero-padded to the link width), the link and projection, the speech BOS/EOS rows
+and the order [prompt][BOS][acoustic][whisper][EOS], and Qwen2 + LoRA applied unmerged, W x + 4·B(A x), through peft.
+Both sides run fp32; bound 1e-5.
 
 Two sizes: the synthetic checkpoint as built (Whisper/link width 64: one Whisper head of 64, no acoustic zero pad),
 and a wider one (128: two Whisper heads, 64-d Emotion2Vec-S vectors zero-padded to 128) so that head splitting and
-the §1.5 zero pad are exercised too.
+the acoustic zero pad are exercised too.
 """
 
 import math
@@ -27,18 +28,18 @@ from funasr_emotion2vec import build_funasr_model, save_fairseq, tiny_conf
 from upstream_c2ser import build_upstream
 
 TOLERANCE = 1e-5
-WHISPER_HEAD_DIM = 64  # whisper-medium: 1024 / 16 heads (UPSTREAM §1.3); the checkpoint does not store head counts
-LINK_HEADS = 4  # `speech_transformer` attention_heads (UPSTREAM §1.6)
-LORA_SCALING = 32 / 8  # lora_alpha / r (UPSTREAM §1.10)
-SPEECH_BOS, SPEECH_EOS = 4097, 4098  # rows of `speech_token_emded` (UPSTREAM §1.8)
-ACOUSTIC_TOKENS = 10  # hard-coded in upstream `generate` (UPSTREAM §1.5)
+WHISPER_HEAD_DIM = 64  # whisper-medium: 1024 / 16 heads; the checkpoint does not store head counts
+LINK_HEADS = 4  # `speech_transformer` attention_heads
+LORA_SCALING = 32 / 8  # lora_alpha / r
+SPEECH_BOS, SPEECH_EOS = 4097, 4098  # rows of `speech_token_emded`
+ACOUSTIC_TOKENS = 10  # hard-coded in upstream `generate`
 
 
-# ---------------------------------------------------------------- reference: plain torch from the UPSTREAM formulas
+# ---------------------------------------------------------------- reference: plain torch from the released formulas
 
 
 def reference_log_mel(waveform: torch.Tensor) -> torch.Tensor:
-    """UPSTREAM §1.2 → (T_mel, 80)."""
+    """docs/fidelity.md#front-end → (T_mel, 80)."""
     stft = torch.stft(waveform, n_fft=400, hop_length=160, window=torch.hann_window(400), return_complex=True)
     power = stft[..., :-1].abs() ** 2
     filters = torch.from_numpy(librosa.filters.mel(sr=16000, n_fft=400, n_mels=80))
@@ -81,7 +82,7 @@ def wenet_blocks(x, sd, prefix, heads, activation):
 
 
 def reference_whisper(mel, sd):
-    """UPSTREAM §1.3: (T_mel, 80) → (1, ceil(T_mel/2), d)."""
+    """docs/fidelity.md#whisper: (T_mel, 80) → (1, ceil(T_mel/2), d)."""
     x = mel.T[None]
     x = gelu(F.conv1d(x, sd["encoder.embed.conv.0.weight"], sd["encoder.embed.conv.0.bias"], padding=1))
     x = gelu(F.conv1d(x, sd["encoder.embed.conv.2.weight"], sd["encoder.embed.conv.2.bias"], stride=2, padding=1))
@@ -92,7 +93,7 @@ def reference_whisper(mel, sd):
 
 
 def reference_downsample(x, sd):
-    """UPSTREAM §1.4 GxlConv1dSubsampling4: (2, 0) zero pad, k3 conv with strides 1, 2, 2, GELU."""
+    """docs/fidelity.md#downsampler, GxlConv1dSubsampling4: (2, 0) zero pad, k3 conv with strides 1, 2, 2, GELU."""
     x = x.transpose(1, 2)
     for index, stride in ((1, 1), (4, 2), (7, 2)):
         conv = f"down_sample_2.conv.{index}"
@@ -101,7 +102,8 @@ def reference_downsample(x, sd):
 
 
 def reference_link(x, sd):
-    """UPSTREAM §1.6-1.7: Linear → LayerNorm → ·√d + pe[:T] → ReLU pre-LN blocks → after_norm → speech_llama_proj."""
+    """docs/fidelity.md#link: Linear → LayerNorm → ·√d + pe[:T] → ReLU pre-LN blocks → after_norm →
+    speech_llama_proj."""
     x = layer_norm(linear(x, sd, "speech_transformer.embed.out.0"), sd, "speech_transformer.embed.out.1")
     x = x * math.sqrt(x.shape[-1]) + sd["speech_transformer.embed.pos_enc.pe"][:, : x.shape[1]]
     x = wenet_blocks(x, sd, "speech_transformer.", LINK_HEADS, torch.relu)
@@ -130,7 +132,7 @@ def reference_llm(llm, sd):
         state[key] = sd[source if source in sd else source.replace(".base_layer.", ".")]
     llm.load_state_dict(state, strict=True)
     llm.eval()
-    llm.base_model.model.set_attn_implementation("eager")  # what the pinned upstream deps run (UPSTREAM §1.10)
+    llm.base_model.model.set_attn_implementation("eager")  # what the release's pinned versions run
     for module in llm.modules():
         if hasattr(module, "scaling") and isinstance(module.scaling, dict):
             assert module.scaling["default"] == LORA_SCALING
@@ -144,7 +146,7 @@ def reference_llm(llm, sd):
 def setup(request, tmp_path_factory):
     width = request.param
     root = tmp_path_factory.mktemp(f"reference{width}")
-    conf = tiny_conf()  # Emotion2Vec-S vectors of 64: zero-padded to the link width (§1.5) when that is wider
+    conf = tiny_conf()  # Emotion2Vec-S vectors of 64: zero-padded to the link width when that is wider
     emotion2vec = build_funasr_model(conf, seed=5)
     save_fairseq(emotion2vec, conf, root / "checkpoint.pt")
     checkpoint, base_dir, llm = build_upstream(root, seed=4, width=width)
@@ -158,7 +160,7 @@ def setup(request, tmp_path_factory):
 
 def waveform_1_3_s(seed=0):
     """1.3 s at 16 kHz (T_mel 130 → T_enc 65 → T_ds 17; 64 Emotion2Vec-S frames) on the int16 grid, so that the
-    upstream int16 round trip (§1.1) is the identity."""
+    upstream int16 round trip (docs/fidelity.md#resampling) is the identity."""
     rng = np.random.default_rng(seed)
     t = np.arange(20800) / 16000
     wav = 0.3 * np.sin(2 * np.pi * 180 * t) * (1 + np.sin(2 * np.pi * 3 * t)) / 2 + 0.02 * rng.normal(size=t.shape)
@@ -174,7 +176,7 @@ def test_speech_embeddings_and_first_step_logits_equal_the_upstream_formulas(set
     sd, emotion2vec, llm, model, processor = setup
     width = sd["encoder.embed.conv.0.weight"].shape[0]
     assert model.config.audio_config.encoder_attention_heads == width // WHISPER_HEAD_DIM
-    assert model.config.link_attention_heads == LINK_HEADS
+    assert model.config.link_config.num_attention_heads == LINK_HEADS
     wav = waveform_1_3_s()
     inputs = processor(wav)  # the implicit prompt
     reference_block, parts = reference_speech_block(torch.from_numpy(wav), sd, emotion2vec)
@@ -201,7 +203,7 @@ def test_speech_embeddings_and_first_step_logits_equal_the_upstream_formulas(set
         logits = model(**inputs).logits[0, -1]
         logits_diff = max_diff(logits, expected)
 
-    print(f"\n[width {width}] max abs diff vs UPSTREAM formulas: log-mel {mel:.2e}, whisper encoder {whisper:.2e}, "
+    print(f"\n[width {width}] max abs diff vs the released formulas: log-mel {mel:.2e}, whisper encoder {whisper:.2e}, "
           f"acoustic tokens {acoustic:.2e}, speech embeddings {speech_diff:.2e} ({len(speech)} rows), "
           f"first-step logits {logits_diff:.2e} (|logits| max {expected.abs().max().item():.1f})")
     assert lengths.tolist() == [12 + t_ds]

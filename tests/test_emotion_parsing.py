@@ -12,7 +12,7 @@ from c2ser_hf.processing.emotion_parsing import (
 
 ALL_WORDINGS = [(wording, emotion) for emotion, wordings in EMOTION_WORDINGS.items() for wording in wordings]
 
-# UPSTREAM §2.5 (Chinese, released model) and DESIGN.md (English templates).
+# The released model's documented answers (Chinese) and the English templates of our targets (docs/fidelity.md#prompts).
 STAGE1_ZH = (
     "说话者以缓慢的速度、高昂的语调和中等音量的声音说道：“不知道艾德林小姐有没有给我们准备好吃的点心呢。”"
     "通过分析语音特征，推测情绪为快乐，透露出一种期待和兴奋的喜悦。"

@@ -14,7 +14,7 @@ from c2ser_hf.processing.audio_input import AudioInputError, to_mono_16k
 from c2ser_hf.processing.processing_c2ser import PROMPTS, C2SERProcessor
 from c2ser_hf.tiny_tokenizer import CORPUS, build_tiny_qwen2_tokenizer
 
-LENGTHS = (65621, 23456, 4000)  # UPSTREAM §1.14: 65621 samples → 410 mel frames → 64 speech positions
+LENGTHS = (65621, 23456, 4000)  # docs/fidelity.md#sequence-layout: 65621 samples → 410 mel frames → 64 positions
 
 
 def wave(num_samples, seed=0):
@@ -29,7 +29,7 @@ def whisper():
 
 
 def upstream_log_mel(samples):
-    """UPSTREAM §1.2, written out: wenet's log-mel of one utterance, (80, N // 160)."""
+    """docs/fidelity.md#front-end, written out: wenet's log-mel of one utterance, (80, N // 160)."""
     spectrum = torch.stft(torch.from_numpy(samples), 400, 160, window=torch.hann_window(400), return_complex=True)
     power = spectrum[..., :-1].abs() ** 2
     mel = torch.from_numpy(librosa.filters.mel(sr=16000, n_fft=400, n_mels=80)) @ power
@@ -299,7 +299,8 @@ print(type(processor).__module__, processor.tokenizer.padding_side, processor.po
 def test_loads_with_remote_code_where_the_package_is_absent(tmp_path):
     folder = tmp_path / "processor"
     saved = _saved(folder)
-    assert {"processing_c2ser.py", "audio_input.py", "emotion_parsing.py"} <= {p.name for p in folder.glob("*.py")}
+    assert {"processing_c2ser.py", "audio_input.py", "emotion_parsing.py", "speech_lengths.py",
+            "feature_extraction_emotion2vec_s.py"} <= {p.name for p in folder.glob("*.py")}
     items = np.stack([wave(12000), wave(12000, seed=1)])
     np.save(tmp_path / "waves.npy", items)
     result = run_without_package(REMOTE_SCRIPT, [folder, "waves.npy", "out.npz"], tmp_path)

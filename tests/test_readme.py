@@ -92,3 +92,27 @@ def test_emotion2vec_s_quickstart_runs_offline_as_written(tmp_path, monkeypatch)
     namespace = {}
     exec(compile(python_example, "README.md", "exec"), namespace)
     assert namespace["out"].utterance_features.shape == (2, hidden)
+
+
+def test_evaluation_example_runs_offline_as_written(tmp_path, monkeypatch):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    *_, example = fenced_blocks(readme, "Evaluation", "python")
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    exec(compile(example, "README.md", "exec"), namespace)
+    [entry] = namespace["results"]["results"]
+    assert entry["row"] == "tiny-c2ser (scores)" and entry["clips"] == 4 and entry["dataset"] == "four-clips/test"
+    assert (tmp_path / "eval-demo" / "results.md").read_text().splitlines()[2].startswith("| tiny-c2ser (scores) | ")
+    assert namespace["ser"].compute(predictions=["anger", None], references=["anger", "fear"])["unparseable_rate"] == 0.5
+
+
+def test_setup_cfg_lists_every_package():
+    """A non-editable install ships only the packages setup.cfg names: every folder with an __init__.py must be one."""
+    setup = (ROOT / "setup.cfg").read_text()
+    listed = set(re.search(r"^packages =\n((?:\s{4}\S+\n)+)", setup, flags=re.M).group(1).split())
+    folders = {"c2ser_hf": ROOT / "c2ser_hf", "c2ser_hf.modeling": ROOT / "modeling",
+               "c2ser_hf.processing": ROOT / "processing", "c2ser_hf.datasets_scripts": ROOT / "datasets_scripts"}
+    found = set()
+    for package, folder in folders.items():
+        found |= {".".join([package, *init.parent.relative_to(folder).parts]) for init in folder.rglob("__init__.py")}
+    assert found <= listed, f"packages missing from setup.cfg: {sorted(found - listed)}"

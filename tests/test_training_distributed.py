@@ -24,7 +24,7 @@ STEPS = 40
 def runs(tmp_path_factory, training_parts, cot_dataset):
     out = tmp_path_factory.mktemp("distributed")
     (out / "parts.json").write_text(json.dumps(training_parts))
-    script = Path(__file__).with_name("training_distributed_runs.py")
+    script = Path(__file__).parent / "helpers" / "training_distributed_runs.py"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(script),

@@ -6,6 +6,7 @@ calls one library function, so everything a command does is also one Python call
 # command name → module, in the order `c2ser-hf --help` lists them
 COMMANDS = {
     "predict": "predict",
+    "evaluate": "evaluate",
     "extract-features": "extract_features",
     "acoustics": "acoustics",
     "build-cot": "build_cot",
@@ -13,5 +14,6 @@ COMMANDS = {
     "convert": "convert",
     "new": "new",
     "push": "push",
+    "push-space": "push_space",
     "train": "train",
 }

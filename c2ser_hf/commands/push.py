@@ -9,6 +9,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--model", required=True, help="converted or trained C2SER model folder")
     parser.add_argument("--repo-id", required=True, help="namespace/name on the Hub")
     arguments.add_hub_upload(parser)
+    parser.add_argument("--space", help="namespace/name of a Space serving this model: the card links it and shows "
+                                        "its gradio_client snippet (see push-space)")
 
 
 def run(args) -> int:
@@ -17,6 +19,7 @@ def run(args) -> int:
     resolve_model(args.model, "c2ser", "push uploads C2SER model folders", local_only=True)
     from ..hub import push_to_hub
 
-    url = push_to_hub(args.model, args.repo_id, private=args.private, token=args.token, endpoint=args.endpoint)
+    url = push_to_hub(args.model, args.repo_id, private=args.private, token=args.token, endpoint=args.endpoint,
+                      space_id=args.space)
     print(f"uploaded {args.model} to {args.repo_id}: {url}")
     return 0

@@ -100,7 +100,7 @@ def implicit_target(emotion: str, language: str) -> str:
 
 def template_description(levels: dict, text: str, emotion: str, language: str) -> str:
     """The deterministic explicit target, in the pattern of the paper's example (Table I) and the released model's
-    Chinese output (UPSTREAM §2.5); attributes whose level is None are left out."""
+    Chinese output (docs/fidelity.md#prompts); attributes whose level is None are left out."""
     words = {a: _level_word(language, a, level) for a, level in levels.items() if level is not None}
     emotion_text = emotion_word(emotion, language)
     if language == "zh":

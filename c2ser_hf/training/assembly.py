@@ -22,6 +22,7 @@ from ..model_card import TRAINING_FILE
 from ..model_loading import resolve_model
 from ..modeling import C2SERConfig, C2SERForConditionalGeneration, Emotion2VecSModel
 from ..modeling.configuration_c2ser import WHISPER_MEDIUM_ENCODER
+from ..modeling.light_checkpoint import ADAPTER_CONFIG, ADAPTER_PREFIX, ADAPTER_WEIGHTS, around_language_model
 from ..modeling.modeling_c2ser_whisper import C2SERWhisperEncoder
 from ..processing import C2SERProcessor
 
@@ -114,20 +115,19 @@ def _load_starting_point(args) -> StartingPoint:
         lora = lora_config(args.lora_target_modules, args.lora_r, args.lora_alpha, args.lora_dropout,
                            args.trained_modules)
         return StartingPoint(get_peft_model(model, lora), processor, None, f"fine-tuned from {path}", history)
-    model = C2SERForConditionalGeneration.from_pretrained(path, dtype=dtype, merge_lora=False)
-    adapter = json.loads(open(cached_file(path, "adapter_config.json"), encoding="utf-8").read())
+    model = C2SERForConditionalGeneration.from_pretrained(path, dtype=dtype, merge_adapter=False)
+    adapter = json.loads(open(cached_file(path, ADAPTER_CONFIG), encoding="utf-8").read())
     lora = lora_config(adapter["target_modules"], adapter["r"], adapter["lora_alpha"], args.lora_dropout,
                        args.trained_modules)
     peft_model = get_peft_model(model, lora)
-    _load_adapter(peft_model, load_state_dict(cached_file(path, "adapter_model.safetensors")), path)
+    _load_adapter(peft_model, load_state_dict(cached_file(path, ADAPTER_WEIGHTS)), path)
     return StartingPoint(peft_model, processor, config.base_model_name_or_path, f"fine-tuned from {path}", history)
 
 
 def _load_adapter(peft_model, adapter: dict, path) -> None:
     """Put a light checkpoint's adapter (peft's keys on its base causal LM) into the peft model's LoRA layers."""
-    prefix = "base_model.model.model."
-    renamed = {prefix + "language_model." + key[len(prefix):].replace(".weight", ".default.weight"): tensor
-               for key, tensor in adapter.items()}
+    renamed = {ADAPTER_PREFIX + "language_model." + key[len(ADAPTER_PREFIX):].replace(".weight", ".default.weight"):
+               tensor for key, tensor in adapter.items()}
     result = peft_model.load_state_dict(renamed, strict=False)
     missing = [key for key in result.missing_keys if ".lora_" in key]
     if result.unexpected_keys or missing:
@@ -180,7 +180,7 @@ def assemble_c2ser(whisper, emotion2vec, language_model, acoustic_token_source: 
         acoustic_token_source=acoustic_token_source, speech_token_id=processor.speech_token_id,
         downsample_rate=processor.downsample_rate,
     )
-    model = C2SERForConditionalGeneration.around_language_model(config, causal_lm)
+    model = around_language_model(C2SERForConditionalGeneration, config, causal_lm)
     model.model.audio_tower, model.model.acoustic_tower = audio_tower, acoustic_tower
     torch.manual_seed(seed)
     for name in NEW_PARTS:

@@ -10,12 +10,13 @@ import torch
 from safetensors.torch import save_file
 
 from ..checkpoint_io import atomic_output_dir
-from ..convert_c2ser import LLM_TARGETS, adapter_config, write_model_files
+from ..convert_c2ser import write_model_files
 from ..model_card import TRAINING_FILE, write_model_card
 from ..modeling import C2SERForConditionalGeneration
+from ..modeling.light_checkpoint import (ADAPTER_CONFIG, ADAPTER_PREFIX, ADAPTER_WEIGHTS, LANGUAGE_MODEL_KEYS,
+                                         adapter_config, merge_lora)
 
 PEFT_PREFIX = "base_model.model."
-ADAPTER_PREFIX = "base_model.model.model."  # peft's adapter keys on the base causal LM (light checkpoints)
 NO_BASE_MODEL = ("a model fine-tuned from a merged checkpoint has no base language model for a light save to refer "
                  "to: use save_format merged (or start from a light checkpoint)")
 
@@ -54,13 +55,13 @@ def save_trained(state_dict: dict, peft_model, start, out, save_format: str, rec
                 shell = C2SERForConditionalGeneration(config)
             # what the base language model does not hold: everything outside it, and its parts trained fully
             trained = {k: v.detach().cpu().contiguous() for k, v in weights.items()
-                       if not k.startswith(LLM_TARGETS) or k in trained_keys}
+                       if not k.startswith(LANGUAGE_MODEL_KEYS) or k in trained_keys}
             save_file(trained, staging / "model.safetensors", metadata={"format": "pt"})
             write_model_files(shell, staging, llm_dtype)
             adapter = {k: v.detach().cpu().contiguous() for k, v in adapter.items()}
-            save_file(adapter, staging / "adapter_model.safetensors", metadata={"format": "pt"})
+            save_file(adapter, staging / ADAPTER_WEIGHTS, metadata={"format": "pt"})
             settings = adapter_config(adapter, start.base_model, lora.lora_alpha, lora.lora_dropout)
-            (staging / "adapter_config.json").write_text(json.dumps(settings, indent=2))
+            (staging / ADAPTER_CONFIG).write_text(json.dumps(settings, indent=2))
         else:
             _merged(weights, adapter, config, lora.lora_alpha / lora.r).save_pretrained(staging)
         start.processor.save_pretrained(staging)
@@ -78,5 +79,5 @@ def _merged(weights: dict, adapter: dict, config, scaling: float) -> C2SERForCon
         model = C2SERForConditionalGeneration(config)
     weights = {k: (v.detach().to("cpu", copy=True) if k in adapted else v.detach().cpu()) for k, v in weights.items()}
     model.load_state_dict(weights, strict=True, assign=True)
-    model.merge_lora(adapter, scaling)
+    merge_lora(model.model.language_model, adapter, scaling)
     return model

@@ -1,5 +1,5 @@
-"""A synthetic checkpoint in the official `C2SER_llm.pt` layout (UPSTREAM §3.2), tiny shapes, bf16, random values;
-and a local base-model folder laid out like `Qwen/Qwen2-7B` holding the same frozen LLM weights."""
+"""A synthetic checkpoint in the official `C2SER_llm.pt` layout (docs/fidelity.md#conversion), tiny shapes, bf16,
+random values; and a local base-model folder laid out like `Qwen/Qwen2-7B` holding the same frozen LLM weights."""
 
 import copy
 import math

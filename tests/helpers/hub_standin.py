@@ -1,5 +1,6 @@
 """A local stand-in for the four Hub API endpoints a commit uses (create repo, validate YAML, preupload, commit),
-storing committed files on disk. Loopback only; every file is answered "regular" (no LFS / xet transfer)."""
+plus Space variables, storing committed files on disk. Loopback only; every file is answered "regular" (no LFS /
+xet transfer)."""
 
 import base64
 import json
@@ -10,7 +11,7 @@ from pathlib import Path
 
 class HubStandIn:
     def __init__(self, storage: Path):
-        self.storage, self.repos, self.commits = storage, {}, []
+        self.storage, self.repos, self.commits, self.variables = storage, {}, [], {}
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -35,10 +36,14 @@ class HubStandIn:
                     return self._reply({"url": f"{stand_in.url}/{repo_id}", "name": repo_id})
                 if path == "/api/validate-yaml":
                     return self._reply({"errors": [], "warnings": []})
-                parts = path.split("/")  # /api/models/<org>/<name>/<action>/<revision>
+                parts = path.split("/")  # /api/<models|spaces>/<org>/<name>/<action>[/<revision>]
                 repo_id, action = "/".join(parts[3:5]), parts[5]
                 if repo_id not in stand_in.repos:
                     return self._reply({"error": "Repository not found"}, 404)
+                if action == "variables":
+                    variable = json.loads(body)
+                    stand_in.variables.setdefault(repo_id, {})[variable["key"]] = variable["value"]
+                    return self._reply({k: {"value": v} for k, v in stand_in.variables[repo_id].items()})
                 if action == "preupload":
                     files = json.loads(body)["files"]
                     return self._reply({"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False}

@@ -1,0 +1,76 @@
+"""Light C2SER checkpoints: only what C2SER trained (encoders, connector, speech BOS/EOS) in `model.safetensors`, the
+LoRA adapter in peft's format beside it, and the frozen language model's id in `config.base_model_name_or_path`.
+
+Loading one takes the base model's own modules as the language model and merges the adapter into them
+(docs/fidelity.md#lora). `merge_lora_weight` is the package's one LoRA merge formula: the checkpoint converter merges
+with it too.
+"""
+
+import json
+
+import torch
+from transformers import AutoModelForCausalLM, GenerationConfig
+from transformers.modeling_utils import load_state_dict
+from transformers.utils import cached_file
+
+ADAPTER_WEIGHTS, ADAPTER_CONFIG = "adapter_model.safetensors", "adapter_config.json"
+# peft's adapter keys: `base_model.model.model.<module>.lora_{A,B}.weight` for a `*ForCausalLM` base
+ADAPTER_PREFIX = "base_model.model.model."
+LANGUAGE_MODEL_KEYS = ("model.language_model.", "lm_head.")
+
+
+def merge_lora_weight(weight, lora_a, lora_b, scaling: float, dtype=None) -> torch.Tensor:
+    """W + scaling · B @ A, computed in fp32, returned in `dtype` (default: W's) on W's device."""
+    delta = scaling * (lora_b.float() @ lora_a.float())
+    return (weight.float() + delta.to(weight.device)).to(dtype or weight.dtype)
+
+
+@torch.no_grad()
+def merge_lora(language_model, adapter: dict, scaling: float) -> int:
+    """Merge a peft adapter state dict into `language_model` in place; returns the number of merged modules."""
+    merged = 0
+    for key, lora_a in adapter.items():
+        if not key.endswith(".lora_A.weight"):
+            continue
+        layer = language_model.get_submodule(key[len(ADAPTER_PREFIX) : -len(".lora_A.weight")])
+        layer.weight.copy_(merge_lora_weight(layer.weight, lora_a, adapter[key.replace(".lora_A.", ".lora_B.")], scaling))
+        merged += 1
+    return merged
+
+
+def adapter_config(adapter: dict, base_model, lora_alpha: float, lora_dropout: float = 0.1) -> dict:
+    """peft's adapter_config.json for an adapter state dict, so that peft loads the adapter as well."""
+    rank = next(v.shape[0] for k, v in adapter.items() if k.endswith(".lora_A.weight"))
+    modules = sorted({k.split(".lora_")[0].rsplit(".", 1)[1] for k in adapter})
+    return {
+        "peft_type": "LORA", "task_type": "CAUSAL_LM", "base_model_name_or_path": str(base_model), "r": rank,
+        "lora_alpha": lora_alpha, "lora_dropout": lora_dropout, "target_modules": modules, "bias": "none",
+        "fan_in_fan_out": False, "inference_mode": True,
+    }
+
+
+def load_light_checkpoint(model_class, path, config, dtype, hub: dict):
+    """A `model_class` (C2SERForConditionalGeneration) from the light checkpoint at `path` (a folder or Hub id)."""
+    dtype = None if dtype in (None, "auto") else dtype
+    base = AutoModelForCausalLM.from_pretrained(config.base_model_name_or_path, dtype=dtype, **hub)
+    with torch.device("meta"):
+        model = model_class(config)
+    # the base's own modules are used as they are: no second copy of the language model is ever allocated
+    model.model.language_model, model.lm_head = base.model, base.lm_head
+    # the trained parts run in fp32 whatever dtype they are stored in (docs/fidelity.md#precision)
+    trained = {k: v.float() for k, v in load_state_dict(cached_file(path, "model.safetensors", **hub)).items()}
+    missing, unexpected = model.load_state_dict(trained, strict=False, assign=True)
+    left = [k for k in missing if not k.startswith(LANGUAGE_MODEL_KEYS)]
+    if left or unexpected:
+        raise ValueError(f"{path}: light checkpoint does not match the model: missing {left[:10]}, "
+                         f"unexpected {unexpected[:10]}")
+    settings = json.loads(open(cached_file(path, ADAPTER_CONFIG, **hub), encoding="utf-8").read())
+    merge_lora(model.model.language_model, load_state_dict(cached_file(path, ADAPTER_WEIGHTS, **hub)),
+               settings["lora_alpha"] / settings["r"])
+    generation = cached_file(path, "generation_config.json", _raise_exceptions_for_missing_entries=False, **hub)
+    if generation:
+        model.generation_config = GenerationConfig.from_pretrained(path, **hub)
+    return model.eval()
+
+
+__all__ = ["adapter_config", "load_light_checkpoint", "merge_lora", "merge_lora_weight"]

@@ -1,0 +1,1 @@
+../modeling/speech_lengths.py
