@@ -73,7 +73,7 @@ def test_a_fresh_model_takes_each_part_from_its_folder(training_parts):
     assert all(torch.equal(ours["model.language_model." + k[len("model."):] if k.startswith("model.") else k], v)
                for k, v in llm.items())
     assert model.config.audio_config.dropout == 0.1  # C2SER trains Whisper with dropout, whatever the checkpoint says
-    assert model.config.link_ffn_dim == 5 * model.config.link_hidden_size // 2
+    assert model.config.link_config.intermediate_size == 5 * model.config.link_config.hidden_size // 2
     assert torch.allclose(model.model.link.after_norm.weight, torch.ones(64))  # the new parts are initialised
     inputs = processor([np.random.default_rng(0).normal(0, 0.1, 16000).astype(np.float32)], mode="implicit")
     assert torch.isfinite(logits(model, inputs)).all()  # placeholder count = speech block length

@@ -176,7 +176,7 @@ def assemble_c2ser(whisper, emotion2vec, language_model, acoustic_token_source: 
     width = whisper_config.d_model
     config = C2SERConfig(
         audio_config=whisper_config.to_dict(), acoustic_config=acoustic_tower.config.to_dict(),
-        text_config=causal_lm.config.to_dict(), link_hidden_size=width, link_ffn_dim=5 * width // 2,
+        text_config=causal_lm.config.to_dict(), link_config={"hidden_size": width, "intermediate_size": 5 * width // 2},
         acoustic_token_source=acoustic_token_source, speech_token_id=processor.speech_token_id,
         downsample_rate=processor.downsample_rate,
     )
