@@ -6,8 +6,9 @@ emotion, wav, text) → `c2ser-hf prepare-data` → `c2ser-hf build-cot --templa
 the training set's statistics) → `c2ser-hf train` stage 1 (explicit) from randomly initialised pretrained parts of
 the tiny size → stage 2 (explicit → implicit, linear schedule) from stage 1's model. The shipped recipes run with a
 reduced model and a learning rate for randomly initialised parts (the paper's 5e-5 is for pretrained 7B weights).
-Then, on the held-out set: implicit accuracy (greedy answers parsed to a label; chance 1/7) and how many explicit
-answers state the speaking rate, pitch and loudness levels of their clip. Prints the learning curves.
+Then, on the held-out set, `c2ser-hf evaluate`: implicit accuracy (greedy answers parsed to a label; chance 1/7),
+and how many explicit answers state the speaking rate, pitch and loudness levels of their clip. Prints the learning
+curves.
 
 Run late, niced, on an otherwise idle machine: nice -n 19 python bench/bench_train_learning.py [--work DIR]
 """
@@ -141,39 +142,39 @@ def main():
 
 
 def evaluate_held_out(work: Path):
+    """`c2ser-hf evaluate` on the held-out set (greedy answers parsed to a label), then the explicit answers' levels."""
+    for stage, mode, tokens in (("stage1", "explicit", 120), ("stage2", "implicit", 16), ("stage2", "explicit", 120)):
+        out = work / f"evaluate_{stage}_{mode}"
+        run("evaluate", "--model", work / stage / "model", "--dataset", f"{work / 'test_data'}:all", "--split", "test",
+            "--mode", mode, "--decoding", "greedy", "--max-new-tokens", tokens, "--batch-size", 16, "--out", out,
+            "--overwrite")
+        entry = json.loads((out / "results.json").read_text())["results"][0]
+        metrics = entry["metrics"]
+        languages = ", ".join(f"{language} WA {values['wa']:.1%}" for language, values in entry["by_language"].items())
+        print(f"{stage} {mode} answers on {entry['clips']} held-out clips: WA {metrics['wa']:.1%}, UA {metrics['ua']:.1%}, "
+              f"macro-F1 {metrics['macro_f1']:.1%}, unparseable {metrics['unparseable_rate']:.1%} ({languages}; "
+              "chance 14.3%)")
+        if mode == "explicit":
+            print(f"  explicit answers stating all three levels of their clip: {stated_levels(work, out)}")
+
+
+def stated_levels(work: Path, out: Path) -> str:
     import datasets
-    import torch
 
     from c2ser_hf.cot.build import LEVEL_COLUMNS
     from c2ser_hf.cot.descriptions import check_description
-    from c2ser_hf.model_loading import load_c2ser
-    from c2ser_hf.predict import predict
-    from c2ser_hf.processing.emotion_parsing import normalize_emotion
 
-    rows = datasets.load_dataset(str(work / "test_cot"), split="test").cast_column("audio", datasets.Audio(decode=False))
-    feature = rows.features["emotion"]
-    references = [normalize_emotion(feature.int2str(e) if hasattr(feature, "int2str") else e) for e in rows["emotion"]]
-    audio = [str(work / "test_source" / "wav" / f"{i}.wav") for i in rows["id"]]
-    languages = rows["target_language"]
-    torch.manual_seed(0)
-    for stage, mode, tokens in (("stage1", "explicit", 120), ("stage2", "implicit", 16), ("stage2", "explicit", 120)):
-        model, processor = load_c2ser(work / stage / "model")
-        started = time.perf_counter()
-        results = predict(model, processor, audio, mode=mode, batch_size=16, max_new_tokens=tokens, num_beams=1,
-                          do_sample=False)
-        correct = [r.get("emotion") == ref for r, ref in zip(results, references)]
-        share = {lang: sum(c for c, l in zip(correct, languages) if l == lang) / languages.count(lang)
-                 for lang in ("en", "zh")}
-        print(f"{stage} {mode} answers on {len(audio)} held-out clips ({time.perf_counter() - started:.0f} s): accuracy "
-              f"{sum(correct) / len(correct):.1%} (en {share['en']:.1%}, zh {share['zh']:.1%}; chance 14.3%)")
-        if mode == "explicit":
-            stated = 0
-            for result, row, reference in zip(results, rows, references):
-                levels = {attribute: row[column] for attribute, column in LEVEL_COLUMNS.items()}
-                problems = check_description(result["text"], levels, row["text"], reference, row["target_language"])
-                stated += not any(problem.split(":")[0] in levels for problem in problems)
-            print(f"  explicit answers stating all three levels of their clip correctly: {stated}/{len(rows)}")
-            print(f"  e.g. {results[0]['text'][:200]!r}")
+    rows = {row["id"]: row for row in datasets.load_dataset(str(work / "test_cot"), split="test")
+            .remove_columns("audio")}
+    answers = [json.loads(line) for line in next(out.rglob("predictions.jsonl")).read_text().splitlines()]
+    right = 0
+    for answer in answers:
+        row = rows[answer["id"]]
+        levels = {attribute: row[column] for attribute, column in LEVEL_COLUMNS.items()}
+        problems = check_description(answer.get("text") or "", levels, row["text"], answer["reference"],
+                                     row["target_language"])
+        right += not any(problem.split(":")[0] in levels for problem in problems)
+    return f"{right}/{len(answers)}, e.g. {answers[0].get('text', '')[:160]!r}"
 
 
 if __name__ == "__main__":
