@@ -151,8 +151,8 @@ def evaluate_held_out(work: Path):
         entry = json.loads((out / "results.json").read_text())["results"][0]
         metrics = entry["metrics"]
         languages = ", ".join(f"{language} WA {values['wa']:.1%}" for language, values in entry["by_language"].items())
-        print(f"{stage} {mode} answers on {entry['clips']} held-out clips: WA {metrics['wa']:.1%}, UA {metrics['ua']:.1%}, "
-              f"macro-F1 {metrics['macro_f1']:.1%}, unparseable {metrics['unparseable_rate']:.1%} ({languages}; "
+        print(f"{stage} {mode} answers on {entry['clips']} held-out clips: WA {metrics['wa']:.1%}, "
+              f"UA {metrics['ua']:.1%}, macro-F1 {metrics['macro_f1']:.1%}, unparseable {metrics['unparseable_rate']:.1%} ({languages}; "
               "chance 14.3%)")
         if mode == "explicit":
             print(f"  explicit answers stating all three levels of their clip: {stated_levels(work, out)}")

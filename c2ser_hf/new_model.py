@@ -62,7 +62,8 @@ def write_random_parts(out_dir, size: str = "tiny", seed: int = 0) -> dict[str, 
     out_dir = Path(out_dir)
     torch.manual_seed(seed)
     tokenizer = build_tiny_qwen2_tokenizer()
-    config = c2ser_config(size, vocab_size=len(tokenizer), eos_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"))
+    eos = tokenizer.convert_tokens_to_ids("<|endoftext|>")
+    config = c2ser_config(size, vocab_size=len(tokenizer), eos_token_id=eos)
     whisper = config.audio_config
     whisper.decoder_layers, whisper.decoder_attention_heads, whisper.decoder_ffn_dim = 1, 4, 64  # a small decoder
     WhisperForConditionalGeneration(whisper).save_pretrained(out_dir / "whisper")

@@ -18,7 +18,8 @@ if __name__ == "__main__":
     data_args, training_args, model_args = parse_recipe()
     start = load_starting_point(model_args, training_args)
     train_dataset, _ = load_training_data(data_args, training_args.world_size, training_args.dataloader_num_workers)
-    collator = CoTCollator(start.processor, data_args.audio_column, data_args.explicit_column, data_args.implicit_column)
+    collator = CoTCollator(start.processor, data_args.audio_column, data_args.explicit_column,
+                           data_args.implicit_column)
     trainer = C2SERTrainer(start, training_args, train_dataset=train_dataset, data_collator=collator,
                            dataset_description=data_args.dataset_name)
     trainer.train()

@@ -24,11 +24,15 @@ STEPS = 40
 def runs(tmp_path_factory, training_parts, cot_dataset):
     out = tmp_path_factory.mktemp("distributed")
     (out / "parts.json").write_text(json.dumps(training_parts))
+    (out / "streamed" / "data").mkdir(parents=True)
+    rows = datasets.load_dataset(cot_dataset, split="train")
+    rows.to_parquet(str(out / "streamed" / "data" / "train-00000.parquet"), batch_size=4)  # 4 row groups
     script = Path(__file__).parent / "helpers" / "training_distributed_runs.py"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(script),
-         str(out), cot_dataset, str(out / "parts.json")], capture_output=True, text=True, env=env, timeout=900)
+         str(out), cot_dataset, str(out / "parts.json"), str(out / "streamed")], capture_output=True, text=True,
+        env=env, timeout=900)
     assert result.returncode == 0, result.stderr[-4000:]
 
     def read(name):
@@ -55,6 +59,13 @@ def test_schedule_choices_agree_across_ranks_and_follow_the_linear_decay(runs):
         fraction, sigma = sum(drawn) / len(drawn), math.sqrt(expected * (1 - expected) / len(drawn))
         print(f"quarter {quarter + 1}: explicit fraction {fraction:.3f} (expected {expected}, 3σ {3 * sigma:.3f})")
         assert abs(fraction - expected) <= 3 * sigma
+
+
+def test_streamed_data_trains_on_both_ranks(runs):
+    _, read = runs
+    ranks = read("streamed")
+    assert ranks[0]["choices"] == ranks[1]["choices"] and len(ranks[0]["choices"]) == 2 * 2
+    assert [e["step"] for e in ranks[0]["log"] if "loss" in e] == [1, 2]
 
 
 def _probe(folder, cot_dataset):

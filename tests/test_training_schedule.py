@@ -140,4 +140,5 @@ def test_bad_fields_are_named(tmp_path, argv, message):
 
 def test_parts_must_all_be_given(tmp_path):
     with pytest.raises(ValueError, match="missing emotion2vec, language_model"):
-        parse_recipe(["--config", "stage1_explicit", "--whisper", "w", "--output_dir", str(tmp_path), "--use_cpu", "true"])
+        parse_recipe(["--config", "stage1_explicit", "--whisper", "w", "--output_dir", str(tmp_path),
+                      "--use_cpu", "true"])

@@ -62,7 +62,8 @@ class C2SERModelArguments:
         if self.dtype not in ("float32", "bfloat16", "float16"):
             raise ValueError(f"dtype must be float32, bfloat16 or float16, got {self.dtype!r}")
         if self.acoustic_token_source not in UTTERANCE_SOURCES:
-            raise ValueError(f"acoustic_token_source must be one of {UTTERANCE_SOURCES}, got {self.acoustic_token_source!r}")
+            raise ValueError(f"acoustic_token_source must be one of {UTTERANCE_SOURCES}, "
+                             f"got {self.acoustic_token_source!r}")
 
 
 @dataclass

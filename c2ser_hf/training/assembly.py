@@ -34,7 +34,8 @@ TRAINED_MODULES = ("audio_tower", "downsampler", "link", "projector", "speech_bo
 # the connector parts a fresh model initialises (everything else comes from pretrained parts)
 NEW_PARTS = ("downsampler", "link", "projector", "speech_boundary")
 # C2SER trains its Whisper encoder with dropout (the released training settings), whatever the checkpoint says
-WHISPER_TRAINING_DROPOUT = {k: WHISPER_MEDIUM_ENCODER[k] for k in ("dropout", "activation_dropout", "attention_dropout")}
+WHISPER_TRAINING_DROPOUT = {k: WHISPER_MEDIUM_ENCODER[k]
+                            for k in ("dropout", "activation_dropout", "attention_dropout")}
 
 
 @dataclass
@@ -84,7 +85,8 @@ def _check_names(args) -> None:
     for value, expected, purpose in (
         (args.model_name_or_path, "c2ser", "model_name_or_path must be a C2SER model"),
         (args.whisper, "whisper", "whisper must be a Whisper model, e.g. openai/whisper-medium"),
-        (args.emotion2vec, "emotion2vec_s", "emotion2vec must be an Emotion2Vec-S model (c2ser-hf convert emotion2vec)"),
+        (args.emotion2vec, "emotion2vec_s",
+         "emotion2vec must be an Emotion2Vec-S model (c2ser-hf convert emotion2vec)"),
         (args.language_model, None, ""),
     ):
         if value:

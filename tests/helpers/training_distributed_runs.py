@@ -3,7 +3,9 @@
 ZeRO-3 runs configured from the shipped accelerate files, and FSDP2 sharding (torch's `fully_shard`) of the units the
 shipped FSDP file names. Each writes per-rank JSON and the logits of its trained model under OUT.
 
-    torchrun --nproc_per_node 2 training_distributed_runs.py OUT DATASET PARTS_JSON
+    torchrun --nproc_per_node 2 training_distributed_runs.py OUT DATASET PARTS_JSON STREAMED_DATASET
+
+STREAMED_DATASET holds the same rows in parquet row groups: streamed, each rank reads its own shards.
 """
 
 import copy
@@ -22,12 +24,14 @@ from c2ser_hf.training import (C2SERTrainer, CoTCollator, load_starting_point, l
                                select_variant)
 from c2ser_hf.training.recipes import launch_config
 
-OUT, DATASET, PARTS = Path(sys.argv[1]), sys.argv[2], json.loads(Path(sys.argv[3]).read_text())
+OUT, DATASET, STREAMED = Path(sys.argv[1]), sys.argv[2], sys.argv[4]
+PARTS = json.loads(Path(sys.argv[3]).read_text())
 RANK = int(os.environ["RANK"])
-COMMON = ["--config", "stage2_implicit", "--dataset_name", DATASET, *[x for k, v in PARTS.items() for x in (f"--{k}", v)],
+COMMON = ["--config", "stage2_implicit", "--dataset_name", DATASET,
+          *[x for k, v in PARTS.items() for x in (f"--{k}", v)],
           "--use_cpu", "true", "--bf16", "false", "--dtype", "float32", "--gradient_checkpointing", "false",
-          "--disable_tqdm", "true", "--save_strategy", "no", "--logging_steps", "1", "--per_device_train_batch_size", "2",
-          "--gradient_accumulation_steps", "2"]
+          "--disable_tqdm", "true", "--save_strategy", "no", "--logging_steps", "1",
+          "--per_device_train_batch_size", "2", "--gradient_accumulation_steps", "2"]
 
 
 def write(name, value):
@@ -100,6 +104,8 @@ def deepspeed_settings(config_name, **extra):
 if __name__ == "__main__":
     train("schedule", "--max_steps", "40", "--per_device_train_batch_size", "1", "--dataloader_num_workers", "2",
           "--dataloader_persistent_workers", "true")
+    train("streamed", "--max_steps", "2", "--dataset_name", STREAMED, "--dataset_streaming", "true",
+          "--dataloader_num_workers", "1")
     train("zero2", "--max_steps", "3", "--deepspeed", deepspeed_settings("deepspeed_zero2.yaml"))
     # the tiny model's tensors are all below ZeRO-3's default persistence threshold (1e5 elements), which would keep
     # them unsharded; at the released size nearly every weight is above it

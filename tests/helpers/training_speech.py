@@ -18,7 +18,8 @@ UTTERANCES = [
 
 
 def write_speech_dataset(root, repeats: int = 2):
-    """`repeats` × the utterances as espeak-ng clips in a `save_to_disk` dataset (audio, text, emotion, language, id)."""
+    """`repeats` × the utterances as espeak-ng clips in a `save_to_disk` dataset (audio, text, emotion, language,
+    id)."""
     rows = []
     for copy in range(repeats):
         for i, (text, emotion, language, pitch, speed) in enumerate(UTTERANCES):
