@@ -34,9 +34,12 @@ EMOTIONS = {  # label of the source, espeak-ng pitch / speed (wpm) / amplitude, 
 SUBJECTS = {"en": ["I am", "We are", "She is", "He is", "They are", "You are"],
             "zh": ["我", "我们", "她", "他", "他们", "你"]}
 CONTEXTS = {"en": ["about the trip", "after the meeting", "with the news", "at the station", "about the letter",
-                   "after dinner", "about the results", "in the morning", "at the market", "with the answer"],
+                   "after dinner", "about the results", "in the morning", "at the market", "with the answer",
+                   "about the house", "after the game", "with the teacher", "at the office", "about the weather",
+                   "after the call", "about the movie", "in the evening", "at the party", "with the plan"],
             "zh": ["因为这次旅行", "开完会以后", "听到消息", "在车站", "看到这封信", "吃完饭", "看到结果", "今天早上",
-                   "在市场", "听到回答"]}
+                   "在市场", "听到回答", "因为房子", "比赛以后", "和老师在一起", "在办公室", "因为天气", "打完电话",
+                   "看完电影", "今天晚上", "在聚会上", "因为这个计划"]}
 
 
 def run(*command):
@@ -87,11 +90,11 @@ def curve(run_dir: Path, points: int = 15) -> list[dict]:
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", default="bench_train_learning", help="working folder (kept for inspection)")
-    parser.add_argument("--per-class", type=int, default=24, help="training clips per emotion and language")
+    parser.add_argument("--per-class", type=int, default=60, help="training clips per emotion and language")
     parser.add_argument("--test-per-class", type=int, default=6, help="held-out clips per emotion and language")
     parser.add_argument("--stage1-steps", type=int, default=500)
-    parser.add_argument("--stage2-steps", type=int, default=400)
-    parser.add_argument("--learning-rate", type=float, default=2e-3)
+    parser.add_argument("--stage2-steps", type=int, default=1300)
+    parser.add_argument("--learning-rate", type=float, default=3e-3)
     parser.add_argument("--batch-size", type=int, default=8)
     args = parser.parse_args()
     work = Path(args.work).resolve()
