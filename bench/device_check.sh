@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # The GPU check in one run, on a machine that has no network: carried wheels, then the package without a build, an
-# import check, the Emotion2Vec-S bench and the released-size C2SER bench (bf16 LLM), each under its own timeout so
-# that one failing or hanging does not stop the next. The log and both JSON summaries go to $OUT.
+# import check, the Emotion2Vec-S bench, the released-size C2SER bench (bf16 LLM) and one training step at that size
+# (LoRA, gradient checkpointing, batch 8 of 8 s clips), each under its own timeout so that one failing or hanging
+# does not stop the next. The log and the JSON summaries go to $OUT.
 #
 #   bash bench/device_check.sh              # on the device: cuda, size full (expect ~3 min on an H200)
 #   bash bench/device_check.sh cpu tiny     # a rehearsal anywhere
 #
 # Wheels: `.whl/*.whl` in the repository root (ignored by git, carried to the device), pinned where the device's
 # own versions do not do: transformers 5.24.0; for FunASR's reference emotion2vec funasr, omegaconf, kaldiio,
-# librosa (imported, never called). Without an importable FunASR the Emotion2Vec-S bench runs with --no-reference.
+# librosa (imported, never called); for the training step peft==0.21.2 and accelerate==1.15.0 (`pip download --no-deps
+# -d .whl peft==0.21.2 accelerate==1.15.0`). Without an importable FunASR the Emotion2Vec-S bench runs with
+# --no-reference.
 set -o pipefail
 export PYTHONUNBUFFERED=1
 DEVICE=${1:-cuda}
@@ -62,5 +65,8 @@ print('cuda:', torch.cuda.get_device_name() if torch.cuda.is_available() else 'n
     echo "== C2SER size $SIZE, bf16 LLM ($(date -u +%H:%M:%S))"
     timeout 210 "$PY" bench/bench_c2ser.py --size "$SIZE" --device "$DEVICE" --dtype bfloat16 --repeats 3 \
         --new-tokens 32 --summary "$OUT/c2ser_summary.json" || echo "FAILED C2SER bench (status $?)"
+    echo "== C2SER training step, size $SIZE, LoRA + gradient checkpointing, bf16 LLM ($(date -u +%H:%M:%S))"
+    timeout 240 "$PY" bench/bench_train_step.py --size "$SIZE" --device "$DEVICE" --batch 8 --seconds 8 \
+        --summary "$OUT/train_step_summary.json" || echo "FAILED training step (status $?)"
     echo "== done ($(date -u +%H:%M:%S))"
 } 2>&1 | tee "$OUT/log.txt"
