@@ -1,25 +1,28 @@
 #!/usr/bin/env bash
 # The GPU check in one run, on a machine that has no network: carried wheels, then the package without a build, an
-# import check, the Emotion2Vec-S bench (fp32 strict, tf32, bf16), the released-size C2SER bench (bf16 LLM; scores vs
-# greedy vs one prefill), and corpus labelling at the released size on 1,400 clips with Emo-Emilia's duration spread
-# (per mode: wall time, clips/s, real-time factor, memory, roofline fraction), then the same with bf16 compiled
-# encoders; each under its own timeout so that one failing or hanging does not stop the next. The log and the JSON
-# summaries go to $OUT.
+# import check, the Emotion2Vec-S bench (fp32 strict, tf32, bf16), one training step at the released size (LoRA,
+# gradient checkpointing, bf16 LLM, batch 8 of 8 s clips), corpus labelling at the released size on 1,400 clips with
+# Emo-Emilia's duration spread (per mode: wall time, clips/s, real-time factor, memory, roofline fraction), the
+# released-size C2SER bench (bf16 LLM; scores vs greedy vs one prefill), then labelling with bf16 compiled encoders;
+# each under its own timeout so that one failing or hanging does not stop the next. The log and the JSON summaries go
+# to $OUT.
 #
-#   bash bench/device_check.sh              # on the device: cuda, size full (expect ~8 min on an H100/H200)
+#   bash bench/device_check.sh              # on the device: cuda, size full (expect ~11 min on an H100/H200)
 #   bash bench/device_check.sh cpu tiny 14  # a rehearsal anywhere (third argument: corpus clips)
-#   STEPS="inference compiled" bash bench/device_check.sh   # some steps only (e2v c2ser inference compiled), e.g.
+#   STEPS="inference compiled" bash bench/device_check.sh   # some steps only (e2v train inference c2ser compiled), e.g.
 #                                                          # to split the run over two calls of 10 minutes
 #
 # Wheels: `.whl/*.whl` in the repository root (ignored by git, carried to the device), pinned where the device's
-# own versions do not do: transformers 5.24.0; for FunASR's reference emotion2vec funasr, omegaconf, kaldiio,
-# librosa (imported, never called). Without an importable FunASR the Emotion2Vec-S bench runs with --no-reference.
+# own versions do not do: transformers 5.24.0, peft 0.21.2; for FunASR's reference emotion2vec funasr and what its
+# import needs beyond the device's packages (omegaconf, antlr4-python3-runtime, hydra-core, kaldiio, librosa, soxr,
+# audioread, soundfile, jaconv, jieba, torch-complex, tensorboardX, more-itertools: imported, never called). Without
+# an importable FunASR the Emotion2Vec-S bench runs with --no-reference.
 set -o pipefail
 export PYTHONUNBUFFERED=1
 DEVICE=${1:-cuda}
 SIZE=${2:-full}
 CLIPS=${3:-1400}
-STEPS=" ${STEPS:-e2v c2ser inference compiled} "
+STEPS=" ${STEPS:-e2v train inference c2ser compiled} "
 PY=${PYTHON:-python3}
 OUT=${OUT:-/tmp/device_check_out}
 WORK=$(mktemp -d)
@@ -68,16 +71,21 @@ print('cuda:', torch.cuda.get_device_name() if torch.cuda.is_available() else 'n
             --summary "$OUT/emotion2vec_summary.json" 2>&1 | sed "/Please install torch_complex/d" \
             || echo "FAILED Emotion2Vec-S bench (status $?)"
     fi
-    if step c2ser; then
-        echo "== C2SER size $SIZE, bf16 LLM ($(date -u +%H:%M:%S))"
-        timeout 210 "$PY" bench/bench_c2ser.py --size "$SIZE" --device "$DEVICE" --dtype bfloat16 --repeats 3 \
-            --new-tokens 20 --summary "$OUT/c2ser_summary.json" || echo "FAILED C2SER bench (status $?)"
+    if step train; then
+        echo "== C2SER training step, size $SIZE, LoRA + gradient checkpointing, bf16 LLM ($(date -u +%H:%M:%S))"
+        timeout 180 "$PY" bench/bench_train_step.py --size "$SIZE" --device "$DEVICE" --batch 8 --seconds 8 \
+            --summary "$OUT/train_step_summary.json" || echo "FAILED training step (status $?)"
     fi
     if step inference; then
         echo "== corpus labelling, size $SIZE, $CLIPS clips, bf16 LLM, fp32 encoders ($(date -u +%H:%M:%S))"
         timeout 240 "$PY" bench/bench_inference.py --size "$SIZE" --device "$DEVICE" --dtype bfloat16 \
             --clips "$CLIPS" --batch-size auto --summary "$OUT/inference_summary.json" \
             || echo "FAILED inference bench (status $?)"
+    fi
+    if step c2ser; then
+        echo "== C2SER size $SIZE, bf16 LLM ($(date -u +%H:%M:%S))"
+        timeout 210 "$PY" bench/bench_c2ser.py --size "$SIZE" --device "$DEVICE" --dtype bfloat16 --repeats 3 \
+            --new-tokens 20 --summary "$OUT/c2ser_summary.json" || echo "FAILED C2SER bench (status $?)"
     fi
     if step compiled; then
         echo "== corpus labelling, bf16 compiled encoders, scores ($(date -u +%H:%M:%S))"

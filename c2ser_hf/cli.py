@@ -40,12 +40,17 @@ def build_parser() -> argparse.ArgumentParser:
         command = commands.add_parser(name, help=module.HELP, description=module.__doc__,
                                       formatter_class=_HelpFormatter)
         module.add_arguments(command)
-        command.set_defaults(run=module.run)
+        # a command whose fields another parser reads (`train`: TRL's) takes options it does not declare
+        command.set_defaults(run=module.run, takes_more=getattr(module, "TAKES_UNDECLARED_OPTIONS", False))
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, undeclared = parser.parse_known_args(argv)
+    if undeclared and not args.takes_more:
+        parser.error(f"unrecognized arguments: {' '.join(undeclared)}")
+    args.undeclared = undeclared
     if args.command not in TRAINING_COMMANDS:
         # transformers imports DeepSpeed when it is installed, and DeepSpeed then prints an accelerator warning on
         # stdout on machines without a GPU; commands that do not train never use it, so name its accelerator

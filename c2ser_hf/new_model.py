@@ -2,6 +2,7 @@
 benchmarks (`c2ser-hf new`)."""
 
 import os
+from pathlib import Path
 
 import torch
 from transformers import AutoTokenizer
@@ -50,3 +51,26 @@ def write_random_emotion2vec_s(out_dir, size: str = "tiny", seed: int = 0, overw
     with atomic_output_dir(out_dir, overwrite=overwrite) as staging:
         model.save_pretrained(staging)
         Emotion2VecSFeatureExtractor().save_pretrained(staging)
+
+
+def write_random_parts(out_dir, size: str = "tiny", seed: int = 0) -> dict[str, str]:
+    """Randomly initialised pretrained parts of a C2SER of `size`, in the layouts of their Hub repos, for training
+    tests and benchmarks: `whisper/` (a whole Whisper, like `openai/whisper-medium`), `emotion2vec/` (like a converted
+    Emotion2Vec-S), `qwen/` (a Qwen2 causal LM with the small offline tokenizer, like `Qwen/Qwen2-7B`). Returns the
+    three folders by the names training takes them (`whisper`, `emotion2vec`, `language_model`)."""
+    from transformers import Qwen2ForCausalLM, WhisperForConditionalGeneration
+
+    out_dir = Path(out_dir)
+    torch.manual_seed(seed)
+    tokenizer = build_tiny_qwen2_tokenizer()
+    eos = tokenizer.convert_tokens_to_ids("<|endoftext|>")
+    config = c2ser_config(size, vocab_size=len(tokenizer), eos_token_id=eos)
+    whisper = config.audio_config
+    whisper.decoder_layers, whisper.decoder_attention_heads, whisper.decoder_ffn_dim = 1, 4, 64  # a small decoder
+    WhisperForConditionalGeneration(whisper).save_pretrained(out_dir / "whisper")
+    Emotion2VecSModel(config.acoustic_config).save_pretrained(out_dir / "emotion2vec")
+    Emotion2VecSFeatureExtractor().save_pretrained(out_dir / "emotion2vec")
+    Qwen2ForCausalLM(config.text_config).save_pretrained(out_dir / "qwen")
+    tokenizer.save_pretrained(out_dir / "qwen")
+    return {"whisper": str(out_dir / "whisper"), "emotion2vec": str(out_dir / "emotion2vec"),
+            "language_model": str(out_dir / "qwen")}

@@ -49,28 +49,39 @@ def adapter_config(adapter: dict, base_model, lora_alpha: float, lora_dropout: f
     }
 
 
-def load_light_checkpoint(model_class, path, config, dtype, hub: dict):
-    """A `model_class` (C2SERForConditionalGeneration) from the light checkpoint at `path` (a folder or Hub id)."""
-    dtype = None if dtype in (None, "auto") else dtype
-    base = AutoModelForCausalLM.from_pretrained(config.base_model_name_or_path, dtype=dtype, **hub)
+def around_language_model(model_class, config, causal_lm):
+    """A `model_class` whose language model and head are `causal_lm`'s own modules (no second copy of the language
+    model is ever allocated); every other part is left on the meta device for the caller to load or initialise."""
     with torch.device("meta"):
         model = model_class(config)
-    # the base's own modules are used as they are: no second copy of the language model is ever allocated
-    model.model.language_model, model.lm_head = base.model, base.lm_head
-    # the trained parts run in fp32 whatever dtype they are stored in (docs/fidelity.md#precision)
-    trained = {k: v.float() for k, v in load_state_dict(cached_file(path, "model.safetensors", **hub)).items()}
+    model.model.language_model, model.lm_head = causal_lm.model, causal_lm.lm_head
+    return model
+
+
+def load_light_checkpoint(model_class, path, config, dtype, hub: dict, merge_adapter: bool = True):
+    """A `model_class` (C2SERForConditionalGeneration) from the light checkpoint at `path` (a folder or Hub id);
+    `merge_adapter=False` leaves the language model as the base has it (to keep training the adapter with peft)."""
+    dtype = None if dtype in (None, "auto") else dtype
+    base = AutoModelForCausalLM.from_pretrained(config.base_model_name_or_path, dtype=dtype, **hub)
+    model = around_language_model(model_class, config, base)
+    # the trained parts run in fp32 whatever dtype they are stored in (docs/fidelity.md#precision); parts of the
+    # language model that a fine-tuning trained fully (its head, say) replace the base's, in the base's dtype
+    dtypes = {k: v.dtype for k, v in model.state_dict().items()}
+    trained = {k: v.to(dtypes[k]) if k.startswith(LANGUAGE_MODEL_KEYS) and k in dtypes else v.float()
+               for k, v in load_state_dict(cached_file(path, "model.safetensors", **hub)).items()}
     missing, unexpected = model.load_state_dict(trained, strict=False, assign=True)
     left = [k for k in missing if not k.startswith(LANGUAGE_MODEL_KEYS)]
     if left or unexpected:
         raise ValueError(f"{path}: light checkpoint does not match the model: missing {left[:10]}, "
                          f"unexpected {unexpected[:10]}")
-    settings = json.loads(open(cached_file(path, ADAPTER_CONFIG, **hub), encoding="utf-8").read())
-    merge_lora(model.model.language_model, load_state_dict(cached_file(path, ADAPTER_WEIGHTS, **hub)),
-               settings["lora_alpha"] / settings["r"])
+    if merge_adapter:
+        settings = json.loads(open(cached_file(path, ADAPTER_CONFIG, **hub), encoding="utf-8").read())
+        merge_lora(model.model.language_model, load_state_dict(cached_file(path, ADAPTER_WEIGHTS, **hub)),
+                   settings["lora_alpha"] / settings["r"])
     generation = cached_file(path, "generation_config.json", _raise_exceptions_for_missing_entries=False, **hub)
     if generation:
         model.generation_config = GenerationConfig.from_pretrained(path, **hub)
     return model.eval()
 
 
-__all__ = ["adapter_config", "load_light_checkpoint", "merge_lora", "merge_lora_weight"]
+__all__ = ["adapter_config", "around_language_model", "load_light_checkpoint", "merge_lora", "merge_lora_weight"]

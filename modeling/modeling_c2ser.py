@@ -263,16 +263,18 @@ class C2SERForConditionalGeneration(C2SERPreTrainedModel, GenerationMixin, Conti
         return super().save_pretrained(save_directory, *args, **kwargs)
 
     @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path, *model_args, **kwargs):
+    def from_pretrained(cls, pretrained_model_name_or_path, *model_args, merge_adapter: bool = True, **kwargs):
         """As `PreTrainedModel.from_pretrained`; a light checkpoint (config `base_model_name_or_path`) also loads its
-        frozen language model from that base model and merges the LoRA adapter stored beside the trained parts."""
+        frozen language model from that base model and merges the LoRA adapter stored beside the trained parts
+        (`merge_adapter=False` leaves the language model as the base has it, e.g. to keep training the adapter)."""
         hub = {k: kwargs[k] for k in ("cache_dir", "revision", "token", "local_files_only") if k in kwargs}
         config = kwargs.get("config")
         if not isinstance(config, C2SERConfig):
             config = C2SERConfig.from_pretrained(pretrained_model_name_or_path, **hub)
         if not config.base_model_name_or_path:
             return super().from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
-        return load_light_checkpoint(cls, pretrained_model_name_or_path, config, kwargs.get("dtype"), hub)
+        return load_light_checkpoint(cls, pretrained_model_name_or_path, config, kwargs.get("dtype"), hub,
+                                     merge_adapter)
 
     def generate(self, inputs=None, generation_config=None, logits_processor=None, decoding=None, **kwargs):
         """`GenerationMixin.generate`, plus `decoding`: "official" (the released model's decoder), "beam" (plain beam

@@ -1,6 +1,6 @@
 """Test-wide settings: no network; evaluate's caches in a temporary folder; the helper modules in `tests/helpers/`
 importable by name (`from audio_fixtures import speech`) and never collected as tests; the tiny C2SER's tester,
-built once."""
+built once; the training tests' pretrained parts and chain-of-thought dataset, built once."""
 
 import atexit
 import os
@@ -34,3 +34,22 @@ def tester():
     from c2ser_tester import C2SERModelTester
 
     return C2SERModelTester()
+
+
+@pytest.fixture(scope="session")
+def training_parts(tmp_path_factory):
+    """Tiny Whisper, Emotion2Vec-S and Qwen2 folders laid out like their Hub repos, for the training tests."""
+    from c2ser_hf.new_model import write_random_parts
+
+    return write_random_parts(tmp_path_factory.mktemp("parts"))
+
+
+@pytest.fixture(scope="session")
+def cot_dataset(tmp_path_factory):
+    """A chain-of-thought dataset as `build-cot` writes it, from 16 espeak-ng clips in English and Mandarin."""
+    from c2ser_hf.cot import build_cot
+    from training_speech import write_speech_dataset
+
+    root = tmp_path_factory.mktemp("cot")
+    build_cot(str(write_speech_dataset(root)), root / "cot", shard_size=64, progress=False)
+    return str(root / "cot")

@@ -185,6 +185,25 @@ def test_peft_loads_the_light_adapter_onto_the_base(light_and_merged):
     assert (ours - expected).abs().max().item() <= 1e-4
 
 
+def test_fine_tuning_a_converted_light_model_continues_its_adapter(light_and_merged):
+    """The starting point `c2ser-hf train --model_name_or_path` makes of the converted release: its own LoRA (rank,
+    alpha, targets) on the unmerged base language model, trainable, computing what the converted model computes."""
+    from c2ser_hf.training import C2SERModelArguments, load_starting_point
+
+    root, base_dir = light_and_merged
+    start = load_starting_point(C2SERModelArguments(model_name_or_path=str(root / "light")))
+    lora = start.model.peft_config["default"]
+    assert (lora.r, lora.lora_alpha, start.base_model) == (8, 32, str(base_dir))
+    assert any(p.requires_grad for n, p in start.model.named_parameters() if ".lora_B." in n)
+    processor = AutoProcessor.from_pretrained(root / "light")
+    inputs = processor([np.random.default_rng(4).normal(0, 0.1, 16000).astype(np.float32)])
+    light = AutoModelForMultimodalLM.from_pretrained(root / "light", dtype=torch.float32)
+    with torch.no_grad():
+        diff = (start.model.eval()(**inputs).logits - light(**inputs).logits).abs().max().item()
+    print(f"training starting point (adapter unmerged) vs converted light model (merged): max abs diff {diff:.2e}")
+    assert diff <= 1e-4
+
+
 def test_light_refuses_a_base_model_that_differs(tmp_path, emotion2vec):
     checkpoint, base_dir, _ = build_upstream(tmp_path, seed=3)
     from transformers import AutoModelForCausalLM

@@ -15,6 +15,7 @@ COMMANDS = {
     "new": "new",
     "push": "push",
     "push-space": "push_space",
+    "train": "train",
     "pretrain-emotion2vec": "pretrain_emotion2vec",
     "probe": "probe",
 }

@@ -1,0 +1,83 @@
+"""A trained peft C2SER as a model folder: light (the trained parts, the LoRA adapter and the base language model's
+id, the layout `convert c2ser --light` writes) or merged (one self-contained model), with its processor, a training
+record and a model card."""
+
+import copy
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+
+from ..checkpoint_io import atomic_output_dir
+from ..convert_c2ser import write_model_files
+from ..model_card import TRAINING_FILE, write_model_card
+from ..modeling import C2SERForConditionalGeneration
+from ..modeling.light_checkpoint import (ADAPTER_CONFIG, ADAPTER_PREFIX, ADAPTER_WEIGHTS, LANGUAGE_MODEL_KEYS,
+                                         adapter_config, merge_lora)
+
+PEFT_PREFIX = "base_model.model."
+NO_BASE_MODEL = ("a model fine-tuned from a merged checkpoint has no base language model for a light save to refer "
+                 "to: use save_format merged (or start from a light checkpoint)")
+
+
+def split_peft_state_dict(state_dict: dict, adapter_name: str = "default") -> tuple[dict, dict, set]:
+    """A peft C2SER's full state dict → (the C2SER state dict, with the trained copies of `modules_to_save` and the
+    language model's own weights; the LoRA adapter with its keys relative to the base causal LM, as peft saves it;
+    the keys of the fully trained modules)."""
+    weights, adapter, trained = {}, {}, set()
+    for key, tensor in state_dict.items():
+        key = key.removeprefix(PEFT_PREFIX)
+        if ".lora_" in key:
+            name = key.replace(f".{adapter_name}.", ".")
+            adapter[ADAPTER_PREFIX + name.removeprefix("model.language_model.")] = tensor
+        elif ".original_module." not in key:
+            name = key.replace(f".modules_to_save.{adapter_name}.", ".").replace(".base_layer.", ".")
+            weights[name] = tensor
+            if f".modules_to_save.{adapter_name}." in key:
+                trained.add(name)
+    return weights, adapter, trained
+
+
+def save_trained(state_dict: dict, peft_model, start, out, save_format: str, record: dict) -> None:
+    """Write `out` (replacing an earlier save) from the full state dict of `peft_model`, trained from `start`
+    (a `StartingPoint`); `record` (source, dataset, steps, recipe) is appended to the starting model's history."""
+    weights, adapter, trained_keys = split_peft_state_dict(state_dict)
+    config = copy.deepcopy(peft_model.get_base_model().config)
+    lora = peft_model.peft_config["default"]
+    llm_dtype = weights["lm_head.weight"].dtype
+    with atomic_output_dir(out, overwrite=True) as staging:
+        if save_format == "light":
+            if start.base_model is None:
+                raise ValueError(f"{out}: {NO_BASE_MODEL}")
+            config.base_model_name_or_path = start.base_model
+            with torch.device("meta"):
+                shell = C2SERForConditionalGeneration(config)
+            # what the base language model does not hold: everything outside it, and its parts trained fully
+            trained = {k: v.detach().cpu().contiguous() for k, v in weights.items()
+                       if not k.startswith(LANGUAGE_MODEL_KEYS) or k in trained_keys}
+            save_file(trained, staging / "model.safetensors", metadata={"format": "pt"})
+            write_model_files(shell, staging, llm_dtype)
+            adapter = {k: v.detach().cpu().contiguous() for k, v in adapter.items()}
+            save_file(adapter, staging / ADAPTER_WEIGHTS, metadata={"format": "pt"})
+            settings = adapter_config(adapter, start.base_model, lora.lora_alpha, lora.lora_dropout)
+            (staging / ADAPTER_CONFIG).write_text(json.dumps(settings, indent=2))
+        else:
+            _merged(weights, adapter, config, lora.lora_alpha / lora.r).save_pretrained(staging)
+        start.processor.save_pretrained(staging)
+        history = {"stages": start.history + [record]}
+        (staging / TRAINING_FILE).write_text(json.dumps(history, indent=2, ensure_ascii=False, default=str))
+        write_model_card(staging, repo_id=Path(out).name)
+
+
+def _merged(weights: dict, adapter: dict, config, scaling: float) -> C2SERForConditionalGeneration:
+    """The self-contained model: the adapted weights are copied before the merge, the training model is untouched."""
+    adapted = {"model.language_model." + key[len(ADAPTER_PREFIX):].rsplit(".lora_", 1)[0] + ".weight"
+               for key in adapter}
+    config.base_model_name_or_path = None
+    with torch.device("meta"):
+        model = C2SERForConditionalGeneration(config)
+    weights = {k: (v.detach().to("cpu", copy=True) if k in adapted else v.detach().cpu()) for k, v in weights.items()}
+    model.load_state_dict(weights, strict=True, assign=True)
+    merge_lora(model.model.language_model, adapter, scaling)
+    return model
