@@ -5,26 +5,14 @@ The names below load on first use, so the parts that need only peft (`assembly.l
 
 from ..lazy_exports import lazy_exports
 
-_EXPORTS = {
-    "C2SERDataArguments": ".arguments",
-    "C2SERModelArguments": ".arguments",
-    "C2SERTrainingConfig": ".arguments",
-    "StartingPoint": ".assembly",
-    "assemble_c2ser": ".assembly",
-    "load_starting_point": ".assembly",
-    "CoTCollator": ".collator",
-    "select_variant": ".collator",
-    "load_training_data": ".data",
-    "save_trained": ".export",
-    "split_peft_state_dict": ".export",
-    "RECIPES": ".recipes",
-    "parse_recipe": ".recipes",
-    "recipe_path": ".recipes",
-    "train_c2ser": ".run",
-    "SCHEDULES": ".schedule",
-    "choose_explicit": ".schedule",
-    "explicit_probability": ".schedule",
-    "C2SERTrainer": ".trainer",
-}
-__all__ = list(_EXPORTS)
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__, __getattr__, __dir__ = lazy_exports(__name__, {
+    ".arguments": ("C2SERDataArguments", "C2SERModelArguments", "C2SERTrainingConfig"),
+    ".assembly": ("StartingPoint", "assemble_c2ser", "load_starting_point"),
+    ".collator": ("CoTCollator", "select_variant"),
+    ".data": ("load_training_data"),
+    ".export": ("save_trained", "split_peft_state_dict"),
+    ".recipes": ("RECIPES", "parse_recipe", "recipe_path"),
+    ".run": ("train_c2ser"),
+    ".schedule": ("SCHEDULES", "choose_explicit", "explicit_probability"),
+    ".trainer": ("C2SERTrainer"),
+})
