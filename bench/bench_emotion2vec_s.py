@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "helpers"
 
 from funasr_emotion2vec import BASE_MODEL_CONF, build_funasr_model, save_funasr  # noqa: E402
 
-from c2ser_hf.batch_sizes import padding_budget  # noqa: E402
+from c2ser_hf.batch_sizes import acoustic_padding_budget  # noqa: E402
 from c2ser_hf.convert_emotion2vec import convert_emotion2vec  # noqa: E402
 from c2ser_hf.extract_features import encode, plan_batches  # noqa: E402
 from c2ser_hf.modeling import Emotion2VecSConfig, Emotion2VecSModel  # noqa: E402
@@ -70,6 +70,23 @@ def build_models(device, reference: bool):
     return ours, funasr_model.to(device).eval()
 
 
+def profile(paths: dict, device, precision: str, rows: int = 8):
+    """torch.profiler's top operations (by device time on CUDA, else by CPU time) of one call of each path."""
+    from torch.profiler import ProfilerActivity, profile as torch_profile
+
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    key = "cuda_time_total" if device.type == "cuda" else "cpu_time_total"
+    for name, function in paths.items():
+        with torch.inference_mode(), arithmetic(precision, device), torch_profile(activities=activities) as prof:
+            function()
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+        events = prof.key_averages()
+        print(f"  [profile {precision} {name}] {sum(e.count for e in events)} op calls")
+        print("\n".join("    " + line for line in events.table(sort_by=key, row_limit=rows, max_name_column_width=48)
+                         .splitlines()))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -78,6 +95,8 @@ def main():
     parser.add_argument("--precisions", default=None,
                         help="comma-separated: fp32, tf32, bf16 (default: fp32 on a CPU, all three on CUDA)")
     parser.add_argument("--summary", help="also write the JSON summary line to this file")
+    parser.add_argument("--profile", action="store_true",
+                        help="also print, per precision, torch.profiler's top operations of each 8-clip path")
     args = parser.parse_args()
     device = torch.device(args.device)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
@@ -105,7 +124,7 @@ def main():
 
     clips = [rng.normal(0, 0.1, int(s * 16000)).astype(np.float32) for s in np.linspace(2, 10, 8)]
     lengths = ours._get_feat_extract_output_lengths(torch.tensor([len(c) for c in clips])).tolist()
-    budget = padding_budget(device)
+    budget = acoustic_padding_budget(device)
     batches = plan_batches(lengths, max_batch_size=8, max_padding=budget)
     computed = sum(len(b) * max(lengths[i] for i in b) for b in batches)
     padding = 1 - sum(lengths) / computed
@@ -120,12 +139,14 @@ def main():
         for c in clips:
             reference.extract_features(torch.from_numpy(c)[None].to(device), padding_mask=None)
 
-    def batched(max_padding):
-        return lambda: sorted(encode(ours, extractor, clips, max_batch_size=8, max_padding=max_padding),
+    def batched(max_padding, max_batch_size=8):
+        return lambda: sorted(encode(ours, extractor, clips, max_batch_size=max_batch_size, max_padding=max_padding),
                               key=lambda item: item[0])
 
     for precision in args.precisions.split(","):
-        paths = {"loop": one_by_one_ours, "batched": batched(budget), "naive": batched(1.0)}
+        # "encode1": the same public path as "batched" (feature extractor, transfers, per-item results on the CPU) at
+        # batch size 1, the one-by-one a user of extract-features gets; "loop" calls the model alone per clip
+        paths = {"loop": one_by_one_ours, "batched": batched(budget), "naive": batched(1.0), "encode1": batched(1.0, 1)}
         if reference is not None:
             paths["funasr"] = one_by_one_funasr
         with torch.inference_mode(), arithmetic(precision, device):
@@ -139,11 +160,15 @@ def main():
                 f"{t['naive'] * 1000:.1f} ms ({t['loop'] / t['naive']:.2f}x) | batched vs one-by-one max abs diff "
                 f"{diff:.2e}" + (f" (target <= {PARITY_TARGET:g}: {'met' if diff <= PARITY_TARGET else 'NOT MET'})"
                                  if precision == "fp32" else ""))
+        line += (f" | encode() one-by-one {t['encode1'] * 1000:.1f} ms (encode1/batched = "
+                 f"{t['encode1'] / t['batched']:.2f}x, encode1/naive = {t['encode1'] / t['naive']:.2f}x)")
         if reference is not None:
             funasr = t["funasr"] / t["batched"]
             line += (f" | FunASR one-by-one {t['funasr'] * 1000:.1f} ms (FunASR/ours-batched = {funasr:.2f}x, target "
                      f">= {FUNASR_TARGET:.0f}x: {'met' if funasr >= FUNASR_TARGET else 'NOT MET'})")
         print(line, flush=True)
+        if args.profile:
+            profile(paths, device, precision)
         summary[precision] = {**{f"clips8_{name}_ms": round(seconds * 1000, 2) for name, seconds in t.items()},
                               "ratio_loop_over_batched": round(ratio, 3), "max_abs_diff": diff,
                               "batching_target_met": ratio >= BATCHING_TARGET}

@@ -67,18 +67,18 @@ print('cuda:', torch.cuda.get_device_name() if torch.cuda.is_available() else 'n
     step() { [[ "$STEPS" == *" $1 "* ]]; }
     if step e2v; then
         echo "== Emotion2Vec-S, fp32 strict / tf32 / bf16 ($(date -u +%H:%M:%S))"
-        timeout 150 "$PY" bench/bench_emotion2vec_s.py --device "$DEVICE" --repeats 15 $REFERENCE \
+        timeout 120 "$PY" bench/bench_emotion2vec_s.py --device "$DEVICE" --repeats 15 $REFERENCE $E2V_ARGS \
             --summary "$OUT/emotion2vec_summary.json" 2>&1 | sed "/Please install torch_complex/d" \
             || echo "FAILED Emotion2Vec-S bench (status $?)"
     fi
     if step train; then
         echo "== C2SER training step, size $SIZE, LoRA + gradient checkpointing, bf16 LLM ($(date -u +%H:%M:%S))"
-        timeout 180 "$PY" bench/bench_train_step.py --size "$SIZE" --device "$DEVICE" --batch 8 --seconds 8 \
+        timeout 150 "$PY" bench/bench_train_step.py --size "$SIZE" --device "$DEVICE" --batch 8 --seconds 8 \
             --summary "$OUT/train_step_summary.json" || echo "FAILED training step (status $?)"
     fi
     if step inference; then
         echo "== corpus labelling, size $SIZE, $CLIPS clips, bf16 LLM, fp32 encoders ($(date -u +%H:%M:%S))"
-        timeout 240 "$PY" bench/bench_inference.py --size "$SIZE" --device "$DEVICE" --dtype bfloat16 \
+        timeout 220 "$PY" bench/bench_inference.py --size "$SIZE" --device "$DEVICE" --dtype bfloat16 \
             --clips "$CLIPS" --batch-size auto --summary "$OUT/inference_summary.json" \
             || echo "FAILED inference bench (status $?)"
     fi

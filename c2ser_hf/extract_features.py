@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .batch_sizes import acoustic_padding_budget
 from .processing.audio_input import AudioInputError, to_mono_16k
 
 LEVELS = ("frame", "utterance")
@@ -83,7 +84,7 @@ def encode(
     waveforms: list[np.ndarray],
     utterance_source: str | None = None,
     max_batch_size: int = 8,
-    max_padding: float = 0.15,
+    max_padding: float | None = None,
     progress: bool = False,
     window_seconds: float | None = WINDOW_SECONDS,
     context_seconds: float = CONTEXT_SECONDS,
@@ -92,8 +93,11 @@ def encode(
     """Yield (index, frame features (T, D), utterance features) for 16 kHz mono waveforms, in batch order. Inputs
     longer than `window_seconds` (None: never) are encoded alone in windows (`encode_long`). An input the model
     cannot encode (out of memory, too short for `utterance_source`) is left out with its reason in `failed[index]`
-    (raised when `failed` is None); when a batch fails its items are retried one by one."""
+    (raised when `failed` is None); when a batch fails its items are retried one by one. `max_padding` (None: by
+    device, `batch_sizes.acoustic_padding_budget`) bounds the padded share of a batch's frames."""
     device = model.device
+    if max_padding is None:
+        max_padding = acoustic_padding_budget(device)
     frames_per_second = feature_extractor.sampling_rate / model.config.inputs_to_logits_ratio
     lengths = model._get_feat_extract_output_lengths(torch.tensor([len(w) for w in waveforms])).tolist()
     window = round(window_seconds * frames_per_second) if window_seconds else None

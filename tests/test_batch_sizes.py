@@ -3,8 +3,10 @@
 import pytest
 
 from c2ser_hf.batch_sizes import (
-    CPU_BATCH_SIZE, MAX_AUTO_BATCH_SIZE, auto_batch_size, c2ser_batch_size, padding_budget, window_bytes,
+    CPU_BATCH_SIZE, MAX_AUTO_BATCH_SIZE, acoustic_padding_budget, auto_batch_size, c2ser_batch_size, padding_budget,
+    window_bytes,
 )
+from c2ser_hf.extract_features import plan_batches
 from c2ser_hf.inference import run_inference
 from c2ser_hf.model_sizes import c2ser_config
 
@@ -20,6 +22,16 @@ def test_a_cpu_gets_the_fixed_size_and_budget(tester):
     (result,) = run_inference(model, tester.processor, tester.clips([8000]), mode=None, scores=True,
                               batch_size="auto")
     assert len(result["windows"]) == 1
+
+
+def test_emotion2vec_s_batches_of_mixed_lengths_run_as_one_call_on_a_gpu():
+    """The Emotion2Vec-S bench's 8 clips of 2-10 s (33% padding together) are one batch on an accelerator, where the
+    measured single call beat 7 + 1, and stay in small low-padding groups on a CPU."""
+    frames = [round(seconds * 50) - 1 for seconds in (2, 2 + 8 / 7, 2 + 16 / 7, 2 + 24 / 7, 2 + 32 / 7, 2 + 40 / 7,
+                                                      2 + 48 / 7, 10)]
+    assert [len(b) for b in plan_batches(frames, 8, acoustic_padding_budget("cuda"))] == [8]
+    assert [len(b) for b in plan_batches(frames, 8, padding_budget("cuda"))] == [7, 1]
+    assert len(plan_batches(frames, 8, acoustic_padding_budget("cpu"))) == 4
 
 
 def test_the_released_size_on_an_80_gb_gpu():
