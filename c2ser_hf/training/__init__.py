@@ -9,10 +9,10 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     ".arguments": ("C2SERDataArguments", "C2SERModelArguments", "C2SERTrainingConfig"),
     ".assembly": ("StartingPoint", "assemble_c2ser", "load_starting_point"),
     ".collator": ("CoTCollator", "select_variant"),
-    ".data": ("load_training_data"),
+    ".data": ("load_training_data",),
     ".export": ("save_trained", "split_peft_state_dict"),
     ".recipes": ("RECIPES", "parse_recipe", "recipe_path"),
-    ".run": ("train_c2ser"),
+    ".run": ("train_c2ser",),
     ".schedule": ("SCHEDULES", "choose_explicit", "explicit_probability"),
-    ".trainer": ("C2SERTrainer"),
+    ".trainer": ("C2SERTrainer",),
 })

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from ..checkpoint_io import atomic_output_dir
+from ..output_folder import atomic_output_dir
 from ..convert_c2ser import write_model_files
 from ..model_card import TRAINING_FILE, write_model_card
 from ..modeling import C2SERForConditionalGeneration
