@@ -103,5 +103,5 @@ def _device_type(device) -> str:
     return getattr(device, "type", None) or str(device).split(":")[0]
 
 
-__all__ = ["acoustic_bytes", "acoustic_padding_budget", "auto_batch_size", "c2ser_batch_size", "free_device_bytes", "padding_budget",
-           "window_bytes"]
+__all__ = ["acoustic_bytes", "acoustic_padding_budget", "auto_batch_size", "c2ser_batch_size", "free_device_bytes",
+           "padding_budget", "window_bytes"]

@@ -4,10 +4,8 @@ languages, a broken clip in a stream, bad arguments."""
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import datasets
 import pytest
@@ -16,23 +14,17 @@ from c2ser_hf.cli import main
 from c2ser_hf.corpus.prediction import predict_dataset
 from c2ser_hf.inference import run_inference
 from c2ser_hf.model_loading import load_c2ser
-from c2ser_hf.new_model import write_random_c2ser
-from c2ser_hf.prepare_data import prepare_data
 from c2ser_hf.processing import EMOTIONS
 
-from corpus_trees import emo_emilia
+from corpus_trees import prepared_emo_emilia_with_tiny_model
+from killed_runs import append_partial_record, kill_after_records
 
 SETTINGS = ["--scores-only", "--batch-size", "2"]
 
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("corpus")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(datasets.config, "HF_DATASETS_CACHE", root / "datasets-cache")
-        patch.setenv("HF_DATASETS_CACHE", str(root / "datasets-cache"))
-        write_random_c2ser(root / "tiny")
-        prepare_data("emo-emilia", emo_emilia(root / "Emo-Emilia"), root / "emo-emilia")
+    with prepared_emo_emilia_with_tiny_model(tmp_path_factory.mktemp("corpus")) as root:
         yield root
 
 
@@ -75,17 +67,11 @@ def test_sigkill_then_rerun_gives_every_clip_once(root, one):
     out = root / "killed"
     command = [sys.executable, "-m", "c2ser_hf.cli", "predict", "--model", str(root / "tiny"), "--dataset",
                str(root / "emo-emilia"), "--out", str(out), "--scores-only", "--batch-size", "1"]
-    process = subprocess.Popen(command, env=environment(root), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     predictions = out / "predictions.jsonl"
-    deadline = time.monotonic() + 120
-    while not (predictions.is_file() and predictions.read_bytes().count(b"\n") >= 2) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    kill_after_records(command, environment(root), predictions)
     before = lines(predictions)
     assert 2 <= len(before) < 14, f"{len(before)} of 14 clips were done when the run was killed"
-    with open(predictions, "ab") as handle:  # what a kill in the middle of a write leaves behind
-        handle.write(b'{"id": "EN_B000')
+    append_partial_record(predictions, b'{"id": "EN_B000')
     assert main(command[3:]) == 0
     after = lines(predictions)
     assert after[: len(before)] == before and len(after) == 14

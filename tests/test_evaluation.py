@@ -5,10 +5,8 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import datasets
@@ -20,12 +18,12 @@ from c2ser_hf.cli import main
 from c2ser_hf.evaluation import evaluate_model, load_metric
 from c2ser_hf.model_card import model_card
 from c2ser_hf.modeling import Emotion2VecSConfig, Emotion2VecSForSequenceClassification
-from c2ser_hf.new_model import write_random_c2ser, write_random_emotion2vec_s
-from c2ser_hf.prepare_data import prepare_data
+from c2ser_hf.new_model import write_random_emotion2vec_s
 from c2ser_hf.processing import EMOTIONS, Emotion2VecSFeatureExtractor
 from c2ser_hf.tiny_tokenizer import build_tiny_qwen2_tokenizer
 
-from corpus_trees import emo_emilia
+from corpus_trees import prepared_emo_emilia_with_tiny_model
+from killed_runs import append_partial_record, kill_after_records
 from llm_endpoint_standin import LLMEndpointStandIn
 
 EMOTION2VEC_PLUS_LABELS = ["生气/angry", "厌恶/disgusted", "恐惧/fearful", "开心/happy", "中立/neutral", "其他/other",
@@ -35,12 +33,7 @@ EMOTION2VEC_PLUS_LABELS = ["生气/angry", "厌恶/disgusted", "恐惧/fearful",
 @pytest.fixture(scope="module")
 def root(tmp_path_factory):
     """The tiny model, a prepared Emo-Emilia (7 emotions × zh/en) and a datasets cache of our own."""
-    root = tmp_path_factory.mktemp("evaluation")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(datasets.config, "HF_DATASETS_CACHE", root / "datasets-cache")
-        patch.setenv("HF_DATASETS_CACHE", str(root / "datasets-cache"))
-        write_random_c2ser(root / "tiny")
-        prepare_data("emo-emilia", emo_emilia(root / "Emo-Emilia"), root / "emo-emilia")
+    with prepared_emo_emilia_with_tiny_model(tmp_path_factory.mktemp("evaluation")) as root:
         yield root
 
 
@@ -117,18 +110,11 @@ def test_sigkill_then_rerun_gives_the_same_results_scoring_no_clip_twice(root):
     command = [sys.executable, "-m", "c2ser_hf.cli", "evaluate", "--model", str(root / "tiny"), "--dataset",
                str(root / "emo-emilia"), "--out", str(root / "killed"), *settings]
     predictions = root / "killed" / "tiny" / "emo-emilia-all-test" / "predictions.jsonl"
-    process = subprocess.Popen(command, env={**os.environ, "OMP_NUM_THREADS": "1",
-                                             "HF_DATASETS_CACHE": str(root / "datasets-cache")},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while not (predictions.is_file() and predictions.read_bytes().count(b"\n") >= 2) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    environment = {**os.environ, "OMP_NUM_THREADS": "1", "HF_DATASETS_CACHE": str(root / "datasets-cache")}
+    kill_after_records(command, environment, predictions)
     before = lines(predictions)
     assert 2 <= len(before) < 14, f"{len(before)} of 14 clips were done when the run was killed"
-    with open(predictions, "ab") as handle:  # what a kill in the middle of a write leaves behind
-        handle.write(b'{"id": "ZH_B00006_S00010_W00')
+    append_partial_record(predictions, b'{"id": "ZH_B00006_S00010_W00')
 
     assert main(["evaluate", "--model", str(root / "tiny"), "--dataset", str(root / "emo-emilia"), "--out",
                  str(root / "killed"), *settings]) == 0

@@ -1,5 +1,6 @@
 """Miniature corpus source trees that follow each distribution's real layout and file naming, with tone audio."""
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -131,3 +132,21 @@ def esd(root: Path, per_emotion: int = 10) -> Path:
                 lines.append(f"{name}\tSentence {index}\t{emotion}")
         (root / speaker / f"{speaker}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return root
+
+
+@contextlib.contextmanager
+def prepared_emo_emilia_with_tiny_model(root: Path):
+    """`root/tiny` (a random tiny C2SER) and `root/emo-emilia` (a prepared Emo-Emilia, 7 emotions × zh/en), with a
+    datasets cache of its own under `root` while the context is open."""
+    import datasets
+    import pytest
+
+    from c2ser_hf.new_model import write_random_c2ser
+    from c2ser_hf.prepare_data import prepare_data
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(datasets.config, "HF_DATASETS_CACHE", root / "datasets-cache")
+        patch.setenv("HF_DATASETS_CACHE", str(root / "datasets-cache"))
+        write_random_c2ser(root / "tiny")
+        prepare_data("emo-emilia", emo_emilia(root / "Emo-Emilia"), root / "emo-emilia")
+        yield root
