@@ -348,6 +348,14 @@ def write_model_files(model, folder: Path, llm_dtype) -> None:
     model.generation_config.save_pretrained(folder)
 
 
+def write_adapter(adapter: dict, folder: Path, base_model, lora_alpha: float, lora_dropout: float = 0.1) -> None:
+    """A light folder's LoRA adapter in peft's layout: its weights and `adapter_config.json` naming the base model."""
+    adapter = {k: v.detach().cpu().contiguous() for k, v in adapter.items()}
+    save_file(adapter, folder / ADAPTER_WEIGHTS, metadata={"format": "pt"})
+    settings = adapter_config(adapter, base_model, lora_alpha, lora_dropout)
+    (folder / ADAPTER_CONFIG).write_text(json.dumps(settings, indent=2))
+
+
 def convert_c2ser(
     checkpoint: str | os.PathLike,
     emotion2vec: str | os.PathLike,
@@ -409,8 +417,7 @@ def convert_c2ser(
         processor.save_pretrained(staging)
         write_model_card(staging, repo_id=Path(out_dir).name)
         if light:
-            save_file({k: v.contiguous() for k, v in adapter.items()}, staging / ADAPTER_WEIGHTS, metadata={"format": "pt"})
-            (staging / ADAPTER_CONFIG).write_text(json.dumps(adapter_config(adapter, base_model, lora_alpha), indent=2))
+            write_adapter(adapter, staging, base_model, lora_alpha)
     return C2SERConversionReport(tensors=source_tensors, dropped=dropped, lora_merged=0 if light else pairs,
                                  lora_adapter=pairs if light else 0)
 

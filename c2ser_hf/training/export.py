@@ -10,11 +10,10 @@ import torch
 from safetensors.torch import save_file
 
 from ..output_folder import atomic_output_dir
-from ..convert_c2ser import write_model_files
+from ..convert_c2ser import write_adapter, write_model_files
 from ..model_card import TRAINING_FILE, write_model_card
 from ..modeling import C2SERForConditionalGeneration
-from ..modeling.light_checkpoint import (ADAPTER_CONFIG, ADAPTER_PREFIX, ADAPTER_WEIGHTS, LANGUAGE_MODEL_KEYS,
-                                         adapter_config, merge_lora)
+from ..modeling.light_checkpoint import ADAPTER_PREFIX, LANGUAGE_MODEL_KEYS, merge_lora
 
 PEFT_PREFIX = "base_model.model."
 NO_BASE_MODEL = ("a model fine-tuned from a merged checkpoint has no base language model for a light save to refer "
@@ -58,10 +57,7 @@ def save_trained(state_dict: dict, peft_model, start, out, save_format: str, rec
                        if not k.startswith(LANGUAGE_MODEL_KEYS) or k in trained_keys}
             save_file(trained, staging / "model.safetensors", metadata={"format": "pt"})
             write_model_files(shell, staging, llm_dtype)
-            adapter = {k: v.detach().cpu().contiguous() for k, v in adapter.items()}
-            save_file(adapter, staging / ADAPTER_WEIGHTS, metadata={"format": "pt"})
-            settings = adapter_config(adapter, start.base_model, lora.lora_alpha, lora.lora_dropout)
-            (staging / ADAPTER_CONFIG).write_text(json.dumps(settings, indent=2))
+            write_adapter(adapter, staging, start.base_model, lora.lora_alpha, lora.lora_dropout)
         else:
             _merged(weights, adapter, config, lora.lora_alpha / lora.r).save_pretrained(staging)
         start.processor.save_pretrained(staging)
