@@ -58,9 +58,10 @@ def run(*command):
 
 
 def sentences(language, words, count, rng, held_out):
-    """Distinct sentences; the test set uses subject/context pairs the training set never has."""
-    pairs = [(s, c) for s in SUBJECTS[language] for c in CONTEXTS[language]]
-    pairs = [p for i, p in enumerate(pairs) if (i % 5 == 0) == held_out]
+    """Distinct sentences; the test set uses subject/context pairs the training set never has (a diagonal of the
+    subject × context table, so every subject and every context of the test set is also heard in training)."""
+    pairs = [(s, c) for i, s in enumerate(SUBJECTS[language]) for j, c in enumerate(CONTEXTS[language])
+             if ((i + j) % 5 == 0) == held_out]
     rng.shuffle(pairs)
     joined = (lambda s, w, c: f"{s} {w} {c}.") if language == "en" else (lambda s, w, c: f"{s}{c}{w}。")
     return [joined(s, words[i % len(words)], c) for i, (s, c) in enumerate(pairs[:count])]
@@ -98,11 +99,14 @@ def main():
     parser.add_argument("--work", default="bench_train_learning", help="working folder (kept for inspection)")
     parser.add_argument("--per-class", type=int, default=96,
                         help="training clips per emotion and language (at most 96: distinct subject/context pairs)")
-    parser.add_argument("--test-per-class", type=int, default=6, help="held-out clips per emotion and language")
+    parser.add_argument("--test-per-class", type=int, default=12,
+                        help="held-out clips per emotion and language (at most 24)")
     parser.add_argument("--stage1-steps", type=int, default=600)
     parser.add_argument("--stage2-steps", type=int, default=3000)
     parser.add_argument("--learning-rate", type=float, default=3e-3)
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="of the corpus (jitter, sentence order), the initial weights and training (42 + seed)")
     args = parser.parse_args()
     work = Path(args.work).resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -110,7 +114,8 @@ def main():
     started = time.perf_counter()
 
     print("corpus")
-    for split, count, held_out, seed in (("train", args.per_class, False, 0), ("test", args.test_per_class, True, 1)):
+    for split, count, held_out, seed in (("train", args.per_class, False, 2 * args.seed),
+                                         ("test", args.test_per_class, True, 2 * args.seed + 1)):
         if not (work / f"{split}_cot").exists():
             synthesize(work / f"{split}_source", count, held_out, seed)
             run("prepare-data", "emo-emilia", "--source", work / f"{split}_source", "--out", work / f"{split}_data",
@@ -124,12 +129,12 @@ def main():
     from c2ser_hf.new_model import write_random_parts
     from c2ser_hf.training.assembly import TRAINED_MODULES
 
-    parts = write_random_parts(work / "parts", size="tiny")
+    parts = write_random_parts(work / "parts", size="tiny", seed=args.seed)
     common = ["--dataset_name", work / "train_cot", "--dataset_train_split", "test",
               "--use_cpu", "true", "--bf16", "false", "--dtype", "float32", "--gradient_checkpointing", "false",
               "--learning_rate", args.learning_rate, "--per_device_train_batch_size", args.batch_size,
               "--gradient_accumulation_steps", "1", "--dataloader_num_workers", "1", "--logging_steps", "10",
-              "--save_steps", "100", "--save_total_limit", "1", "--disable_tqdm", "true",
+              "--save_steps", "100", "--save_total_limit", "1", "--disable_tqdm", "true", "--seed", 42 + args.seed,
               # the random stand-in language model's frozen head bounds its logits near ±1.3, so it could never be
               # confident; a pretrained one can. Its head and final norm train fully here, as pretraining would give
               "--trained_modules", *TRAINED_MODULES, "language_model.norm", "lm_head"]
