@@ -103,10 +103,12 @@ def curve(run_dir: Path, points: int = 15) -> list[dict]:
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", default="bench_train_learning", help="working folder (kept for inspection)")
-    parser.add_argument("--per-class", type=int, default=144,
-                        help="training clips per emotion and language (at most 144: distinct subject/context pairs)")
+    pairs = len(SUBJECTS["en"]) * len(CONTEXTS["en"])  # a fifth of them held out
+    parser.add_argument("--per-class", type=int, default=pairs * 4 // 5,
+                        help=f"training clips per emotion and language (at most {pairs * 4 // 5}: distinct "
+                        "subject/context pairs)")
     parser.add_argument("--test-per-class", type=int, default=12,
-                        help="held-out clips per emotion and language (at most 36)")
+                        help=f"held-out clips per emotion and language (at most {pairs // 5})")
     parser.add_argument("--stage1-steps", type=int, default=600)
     parser.add_argument("--stage2-steps", type=int, default=3000)
     parser.add_argument("--learning-rate", type=float, default=3e-3)
@@ -183,7 +185,7 @@ def stated_levels(work: Path, out: Path) -> str:
     import datasets
 
     from c2ser_hf.cot.build import LEVEL_COLUMNS
-    from c2ser_hf.cot.descriptions import check_description
+    from c2ser_hf.cot.descriptions import stated_levels as levels_in
 
     rows = {row["id"]: row for row in datasets.load_dataset(str(work / "test_cot"), split="test")
             .remove_columns("audio")}
@@ -191,12 +193,10 @@ def stated_levels(work: Path, out: Path) -> str:
     stated = right = 0
     for answer in answers:
         row = rows[answer["id"]]
-        levels = {attribute: row[column] for attribute, column in LEVEL_COLUMNS.items()}
-        problems = [problem for problem in check_description(answer.get("text") or "", levels, row["text"],
-                                                             answer["reference"], row["target_language"])
-                    if problem.split(":")[0] in levels]
-        stated += not any("states nothing" in problem for problem in problems)
-        right += not problems
+        found = levels_in(answer.get("text") or "", row["target_language"])
+        levels = {attribute: row[column] for attribute, column in LEVEL_COLUMNS.items() if row[column] is not None}
+        stated += all(found[attribute] for attribute in levels)
+        right += all(found[attribute] == {level} for attribute, level in levels.items())
     return (f"{right}/{len(answers)} (a level for all three: {stated}/{len(answers)}), "
             f"e.g. {answers[0].get('text', '')[:160]!r}")
 

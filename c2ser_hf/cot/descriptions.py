@@ -178,6 +178,11 @@ def _stated_levels(text: str, language: str) -> dict[str, set]:
     }
 
 
+def stated_levels(description: str, language: str) -> dict[str, set]:
+    """Per attribute, the levels a description attributes to it in its own words (the quoted transcript left out)."""
+    return _stated_levels(_QUOTED.sub(" ", description), language)
+
+
 def check_description(description: str, levels: dict, text: str, emotion: str, language: str) -> list[str]:
     """What is wrong with a generated description; empty when it quotes the transcript, states every given level of
     each attribute and no other, concludes with the given emotion, and is in the transcript's language."""
@@ -195,7 +200,7 @@ def check_description(description: str, levels: dict, text: str, emotion: str, l
     concluded = parse_emotion(own)
     if concluded != emotion:
         problems.append(f"concludes {concluded!r}, not {emotion!r}")
-    stated = _stated_levels(own, language)
+    stated = stated_levels(description, language)
     for attribute, level in levels.items():
         if level is not None and stated[attribute] != {level}:
             found = ", ".join(sorted(stated[attribute])) or "nothing"
