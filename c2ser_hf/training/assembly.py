@@ -97,11 +97,11 @@ def _check_names(args) -> None:
 
 def _load_starting_point(args) -> StartingPoint:
     start = _load_peft_start(args)
-    _skip_frozen_backward(start.model)
+    skip_frozen_backward(start.model)
     return start
 
 
-def _skip_frozen_backward(model) -> None:
+def skip_frozen_backward(model) -> None:
     """A frozen Emotion2Vec-S needs no backward pass. Its feature encoder (transformers' Data2Vec one) marks its output
     as requiring grad in training mode, so that gradient checkpointing works when it trains; frozen, that made every
     step back-propagate through the whole tower for nothing (41 % of a tiny-size CPU step). The trained parameters'
