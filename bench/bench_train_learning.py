@@ -32,8 +32,8 @@ EMOTIONS = {  # label of the source, espeak-ng pitch / speed (wpm) / amplitude, 
     # themselves). Since training no longer back-propagates through the frozen Emotion2Vec-S (a step 0.37 → 0.22 s),
     # the default 1,000 + 5,000 steps fit in the same ~23 minutes: 96.4 % (seed 0), 93.5 % (1), 95.2 % (2), but 54.2 %
     # (3), whose model gets only 52.5 % of its training clips right, with errors between distant speaking rates too.
-    # Seed 3's corpus and training order with seed 0's random parts reach 98.8 %: the random stand-ins for the
-    # pretrained parts (a frozen random language model and Emotion2Vec-S) are what fails on some draws
+    # Seed 3's corpus and training order reach 98.8 % with all of seed 0's random parts and 99.4 % with only seed 0's
+    # language model: what fails on some draws is the frozen random language model standing in for a pretrained one
     "angry": (40, 371, 195, ["furious", "so angry", "fed up", "outraged"], ["气死我了", "太生气了", "非常愤怒", "受够了"]),
     "happy": (80, 220, 135, ["so happy", "delighted", "thrilled", "overjoyed"], ["太开心了", "真高兴", "好快乐", "很愉快"]),
     "neutral": (50, 169, 100, ["fine", "as usual", "normal", "okay"], ["还行", "一般", "照常", "普通"]),
