@@ -200,7 +200,7 @@ def check_description(description: str, levels: dict, text: str, emotion: str, l
     concluded = parse_emotion(own)
     if concluded != emotion:
         problems.append(f"concludes {concluded!r}, not {emotion!r}")
-    stated = stated_levels(description, language)
+    stated = _stated_levels(own, language)
     for attribute, level in levels.items():
         if level is not None and stated[attribute] != {level}:
             found = ", ".join(sorted(stated[attribute])) or "nothing"
