@@ -7,7 +7,7 @@ AdamW, a batch of --batch clips of --seconds s with explicit chain-of-thought ta
 
 Prints the peak memory of a step (CUDA) against the 48 GB of the paper's A6000s, and samples/s over --steps steps
 after one warm-up step. Then the same steps as training ran before the frozen Emotion2Vec-S was taken out of the
-backward pass (`skip_frozen_backward`), and the ratio of the two. Needs peft (and, through it, accelerate), not TRL:
+backward pass (its waveform marked as needing gradients, as transformers' feature encoder did), and the ratio. Needs peft (and, through it, accelerate), not TRL:
 the step is the one the trainer runs, written out. Ends with one JSON line (`SUMMARY`).
 """
 
@@ -21,7 +21,7 @@ import torch
 from bench_c2ser import GIB, build_model
 from summary import emit
 
-from c2ser_hf.training.assembly import LORA_TARGETS, TRAINED_MODULES, lora_config, skip_frozen_backward
+from c2ser_hf.training.assembly import LORA_TARGETS, TRAINED_MODULES, lora_config
 from c2ser_hf.training.collator import CoTCollator, select_variant
 
 A6000_BYTES = 48 * 10**9
@@ -48,7 +48,6 @@ def main():
 
     model, processor = build_model(args.size, device, dtype)
     model = get_peft_model(model, lora_config(LORA_TARGETS, 8, 32, 0.1, TRAINED_MODULES))
-    skip_frozen_backward(model)  # as the trainer's starting points do
     model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     model.enable_input_require_grads()
     model.train()
@@ -87,10 +86,9 @@ def main():
         return statistics.median(times), losses, torch.cuda.max_memory_allocated(device) if cuda else 0
 
     seconds, losses, peak = timed()
-    tower = model.get_base_model().model.acoustic_tower.feature_extractor
-    tower._requires_grad = True  # as before: the frozen tower's output in the graph, its backward run every step
+    batch["input_values"].requires_grad_(True)  # as before: the frozen tower in the graph, its backward run each step
     before, _, peak_before = timed()
-    tower._requires_grad = False
+    batch["input_values"].requires_grad_(False)
     summary = {"bench": "train_step", "device": str(device), "size": args.size, "batch": args.batch,
                "seconds_audio": args.seconds, "step_s": round(seconds, 3),
                "samples_per_s": round(args.batch / seconds, 2), "losses": [round(x, 4) for x in losses],

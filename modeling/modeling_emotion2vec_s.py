@@ -206,6 +206,8 @@ class Emotion2VecSModel(Emotion2VecSPreTrainedModel):
     def __init__(self, config: Emotion2VecSConfig):
         super().__init__(config)
         self.feature_extractor = Data2VecAudioFeatureEncoder(config)
+        # it marks its input as needing grad in any training-mode call; `_encode` does it only when the CNN trains
+        self.feature_extractor._requires_grad = False
         self.feature_projection = Data2VecAudioFeatureProjection(config)
         self.encoder = Emotion2VecSEncoder(config)
         # padded inference batches on a CPU run item by item (`_run_items_separately`); False runs them as one batch
@@ -294,6 +296,20 @@ class Emotion2VecSModel(Emotion2VecSPreTrainedModel):
         )
 
     def _encode(self, input_values, output_hidden_states, frame_lengths=None):
+        # A frozen tower (no parameter to train, no gradient wanted at the waveform) builds no graph. transformers'
+        # Data2Vec feature encoder marks its input as needing grad in every training-mode call, which reentrant
+        # gradient checkpointing of the CNN needs when the CNN trains; frozen, as in C2SER training, that made every
+        # step back-propagate through the whole tower for nothing (and a waveform that needed grad raised an error).
+        graph = torch.is_grad_enabled() and (
+            input_values.requires_grad or any(p.requires_grad for p in self.parameters())
+        )
+        if graph and self.training and not input_values.requires_grad:
+            if any(p.requires_grad for p in self.feature_extractor.parameters()):
+                input_values = input_values.detach().requires_grad_(True)
+        with torch.set_grad_enabled(graph):
+            return self._encode_frames(input_values, output_hidden_states, frame_lengths)
+
+    def _encode_frames(self, input_values, output_hidden_states, frame_lengths):
         width = self._get_feat_extract_output_lengths(torch.tensor(input_values.shape[1]))
         if frame_lengths is None or bool((frame_lengths == width.to(frame_lengths.device)).all()):
             features, _ = self.feature_projection(self.feature_extractor(input_values).transpose(1, 2))

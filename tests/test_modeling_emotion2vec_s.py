@@ -207,3 +207,39 @@ def test_loads_with_remote_code_where_the_package_is_absent(model, tmp_path):
     with torch.no_grad():
         local = model(**inputs).last_hidden_state.numpy()
     assert np.array_equal(remote, local)
+
+
+
+@pytest.mark.parametrize("cnn_frozen", [False, True])
+def test_training_with_gradient_checkpointing_gives_every_trained_parameter_a_gradient(cnn_frozen):
+    """A frozen CNN (`freeze_feature_encoder`), or a frozen tower, adds no graph; the rest trains."""
+    torch.manual_seed(0)
+    model = Emotion2VecSModel(tiny_config(hidden_dropout=0.0)).train()
+    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    if cnn_frozen:
+        model.freeze_feature_encoder()
+    (x,) = waves(16000)
+    model(x[None]).last_hidden_state.pow(2).mean().backward()
+    trained = {n: p for n, p in model.named_parameters() if p.requires_grad}
+    assert all(p.grad is not None for p in trained.values()), [n for n, p in trained.items() if p.grad is None]
+    conv = model.feature_extractor.conv_layers[0].conv.weight
+    assert (conv.grad is None) == cnn_frozen
+    assert conv.grad is None or float(conv.grad.abs().max()) > 0
+    assert float(model.encoder.layers[0].attention.q_proj.weight.grad.abs().max()) > 0
+
+    model.requires_grad_(False)
+    assert model(x[None]).last_hidden_state.requires_grad is False
+
+
+def test_a_trained_cnn_under_reentrant_checkpointing_gets_its_gradients():
+    """Reentrant checkpointing returns no graph when no input of a checkpointed block needs grad, so the tower marks the
+    waveform as needing grad when its CNN trains (what transformers' Data2Vec feature encoder did on every call)."""
+    torch.manual_seed(0)
+    model = Emotion2VecSModel(tiny_config(hidden_dropout=0.0)).train()
+    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": True})
+    for layer in model.encoder.layers:  # the CNN's layers only
+        layer.gradient_checkpointing = False
+    (x,) = waves(16000)
+    model(x[None]).last_hidden_state.pow(2).mean().backward()
+    conv = model.feature_extractor.conv_layers[0].conv.weight
+    assert conv.grad is not None and float(conv.grad.abs().max()) > 0

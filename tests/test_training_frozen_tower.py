@@ -1,6 +1,7 @@
 """Emotion2Vec-S is frozen in C2SER training: its forward runs without a graph, so no step back-propagates through it,
-and the trained parts' gradients are the same as when the tower's output was (needlessly) kept in the graph. When a
-recipe does train the tower (`--trained_modules ... acoustic_tower`), it gets its gradients."""
+and the trained parts' gradients are the same as when the tower's output was (needlessly) kept in the graph. The model
+does this itself, so it holds for a peft model built by hand as for the trainer's starting points. When a recipe does
+train the tower (`--trained_modules ... acoustic_tower`), or a gradient is wanted at the waveform, the graph is kept."""
 
 import datasets
 import torch
@@ -33,9 +34,11 @@ def test_the_frozen_tower_runs_no_backward_and_the_gradients_stay_the_same(train
 
     frozen = gradients(start.model, batch, seen)
     assert seen.pop() is False
-    tower.feature_extractor._requires_grad = True  # what the tower did before: its output entered the graph
+    # what transformers' feature encoder did before in training mode: it marked the waveform as needing gradients
+    batch["input_values"].requires_grad_(True)
     kept = gradients(start.model, batch, seen)
     assert seen.pop() is True
+    assert batch["input_values"].grad is not None and float(batch["input_values"].grad.abs().max()) > 0
 
     assert frozen.keys() == kept.keys() and len(frozen) > 0
     difference = max(float((frozen[name] - kept[name]).abs().max()) for name in frozen)
@@ -54,3 +57,26 @@ def test_a_trained_tower_still_gets_its_gradients(training_parts, cot_dataset, t
     tower = [(n, p) for n, p in start.model.named_parameters() if "acoustic_tower" in n and p.requires_grad]
     assert tower and all(p.grad is not None for _, p in tower)
     assert any(float(p.grad.abs().max()) > 0 for n, p in tower if "feature_extractor.conv_layers.0" in n)
+
+
+def test_a_hand_built_peft_model_and_a_bare_tower_build_no_graph_through_the_frozen_tower(tester):
+    from peft import LoraConfig, get_peft_model
+
+    model = tester.model(seed=0)
+    lora = LoraConfig(r=4, target_modules=r".*language_model.*\.(q_proj|v_proj)")  # the tower has q/v_proj too
+    model = get_peft_model(model, lora).train()
+    batch = tester.inputs([16000, 12000])
+    tower = model.get_base_model().model.acoustic_tower
+    seen = []
+    tower.register_forward_hook(lambda module, args, output: seen.append(output.last_hidden_state.requires_grad))
+    model(**batch)
+    assert seen.pop() is False
+
+    tower.requires_grad_(False).train()
+    waveform = batch["input_values"][:1]
+    assert tower(waveform).last_hidden_state.requires_grad is False
+    assert tower(waveform.clone().requires_grad_(True)).last_hidden_state.requires_grad is True
+    tower.encoder.requires_grad_(True)
+    assert tower(waveform).last_hidden_state.requires_grad is True
+    with torch.no_grad():
+        assert tower(waveform).last_hidden_state.requires_grad is False

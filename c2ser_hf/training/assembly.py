@@ -77,7 +77,7 @@ def load_starting_point(args, training_args=None) -> StartingPoint:
     """The model to train (a peft model), its processor and where it came from, for `C2SERModelArguments` `args`.
     Give `training_args` when they are already made (they may carry DeepSpeed settings)."""
     with whole_models(training_args):
-        return _load_starting_point(args)
+        return _load_peft_start(args)
 
 
 def _check_names(args) -> None:
@@ -93,22 +93,6 @@ def _check_names(args) -> None:
             base = resolve_model(value, expected, purpose).config.get("base_model_name_or_path")
             if base:
                 resolve_model(base, None, "")
-
-
-def _load_starting_point(args) -> StartingPoint:
-    start = _load_peft_start(args)
-    skip_frozen_backward(start.model)
-    return start
-
-
-def skip_frozen_backward(model) -> None:
-    """A frozen Emotion2Vec-S needs no backward pass. Its feature encoder (transformers' Data2Vec one) marks its output
-    as requiring grad in training mode, so that gradient checkpointing works when it trains; frozen, that made every
-    step back-propagate through the whole tower for nothing (41 % of a tiny-size CPU step). The trained parameters'
-    gradients are the same either way (tests/test_training_frozen_tower.py)."""
-    for module in model.modules():
-        if isinstance(module, Emotion2VecSModel) and not any(p.requires_grad for p in module.parameters()):
-            module.freeze_feature_encoder()
 
 
 def _load_peft_start(args) -> StartingPoint:
