@@ -303,11 +303,17 @@ class Emotion2VecSModel(Emotion2VecSPreTrainedModel):
         graph = torch.is_grad_enabled() and (
             input_values.requires_grad or any(p.requires_grad for p in self.parameters())
         )
-        if graph and self.training and not input_values.requires_grad:
-            if any(p.requires_grad for p in self.feature_extractor.parameters()):
-                input_values = input_values.detach().requires_grad_(True)
         with torch.set_grad_enabled(graph):
-            return self._encode_frames(input_values, output_hidden_states, frame_lengths)
+            return self._encode_frames(self._cnn_input(input_values), output_hidden_states, frame_lengths)
+
+    def _cnn_input(self, input_values: torch.Tensor) -> torch.Tensor:
+        """The waveform, marked as needing grad in training mode when the CNN trains: reentrant gradient checkpointing
+        of the CNN's layers returns no graph otherwise (transformers' Data2Vec feature encoder marked it on every
+        training-mode call)."""
+        if torch.is_grad_enabled() and self.training and not input_values.requires_grad:
+            if any(p.requires_grad for p in self.feature_extractor.parameters()):
+                return input_values.detach().requires_grad_(True)
+        return input_values
 
     def _encode_frames(self, input_values, output_hidden_states, frame_lengths):
         width = self._get_feat_extract_output_lengths(torch.tensor(input_values.shape[1]))

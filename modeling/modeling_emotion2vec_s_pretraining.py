@@ -330,7 +330,8 @@ class Emotion2VecSForPreTraining(Emotion2VecSPreTrainedModel):
                 f"input item(s) {too_short} have fewer samples than one frame needs "
                 f"({self.config.receptive_field} at 16 kHz)"
             )
-        features, _ = student.feature_projection(student.feature_extractor(input_values).transpose(1, 2))
+        waveform = student._cnn_input(input_values)  # marked when the CNN trains, for reentrant checkpointing
+        features, _ = student.feature_projection(student.feature_extractor(waveform).transpose(1, 2))
         frame_mask = torch.arange(features.shape[1], device=features.device)[None, :] < lengths[:, None]
         return features, frame_mask
 

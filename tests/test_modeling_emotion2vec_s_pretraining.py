@@ -289,3 +289,17 @@ def test_first_step_losses_of_a_converted_checkpoint(converted):
     assert output.utterance_loss.item() == pytest.approx(expected_utterance, rel=1e-4)
     assert output.category_loss.item() == 0.0  # one labelled clip: no positive pair
     assert output.loss.item() == pytest.approx(expected_frame + 0.1 * expected_utterance, rel=1e-4)
+
+
+def test_a_trained_cnn_under_reentrant_checkpointing_gets_its_gradients():
+    """Reentrant checkpointing of the student's CNN returns no graph unless its input needs grad: the student marks the
+    waveform when its CNN trains (tests/test_modeling_emotion2vec_s.py checks the encoder-only model)."""
+    torch.manual_seed(0)
+    model = Emotion2VecSForPreTraining(tiny_config()).train()
+    model.reset_teacher()
+    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": True})
+    for layer in model.emotion2vec_s.encoder.layers:  # the CNN's layers only
+        layer.gradient_checkpointing = False
+    model(waves(16000)[0][None]).loss.backward()
+    conv = model.emotion2vec_s.feature_extractor.conv_layers[0].conv.weight
+    assert conv.grad is not None and float(conv.grad.abs().max()) > 0
