@@ -139,7 +139,7 @@ def pretrain_language_model(folder: Path, corpus: Path, steps: int, seed: int) -
         optimizer.step()
         schedule.step()
         optimizer.zero_grad()
-        if step % (steps // 5) == 0 or step == steps - 1:
+        if step % max(1, steps // 5) == 0 or step == steps - 1:
             print(f"  step {step + 1:5d}  loss {loss.item():.3f}")
     torch.set_num_threads(threads)
     staging = out.with_name(out.name + ".partial")
@@ -170,6 +170,8 @@ def main():
     parser.add_argument("--seed", type=int, default=0,
                         help="of the corpus (jitter, sentence order), the initial weights and training (42 + seed)")
     args = parser.parse_args()
+    if args.pretrain_steps < 0:
+        parser.error(f"--pretrain-steps must be 0 or more, got {args.pretrain_steps}")
     work = Path(args.work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # the trainer; its dataloader worker takes the other core

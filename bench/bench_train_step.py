@@ -7,8 +7,9 @@ AdamW, a batch of --batch clips of --seconds s with explicit chain-of-thought ta
 
 Prints the peak memory of a step (CUDA) against the 48 GB of the paper's A6000s, and samples/s over --steps steps
 after one warm-up step. Then the same steps as training ran before the frozen Emotion2Vec-S was taken out of the
-backward pass (its waveform marked as needing gradients, as transformers' feature encoder did), and the ratio. Needs peft (and, through it, accelerate), not TRL:
-the step is the one the trainer runs, written out. Ends with one JSON line (`SUMMARY`).
+backward pass (its waveform marked as needing gradients, as transformers' feature encoder did), and the ratio. Needs
+peft (and, through it, accelerate), not TRL: the step is the one the trainer runs, written out. Ends with one JSON
+line (`SUMMARY`).
 """
 
 import argparse

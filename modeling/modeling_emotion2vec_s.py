@@ -296,10 +296,9 @@ class Emotion2VecSModel(Emotion2VecSPreTrainedModel):
         )
 
     def _encode(self, input_values, output_hidden_states, frame_lengths=None):
-        # A frozen tower (no parameter to train, no gradient wanted at the waveform) builds no graph. transformers'
-        # Data2Vec feature encoder marks its input as needing grad in every training-mode call, which reentrant
-        # gradient checkpointing of the CNN needs when the CNN trains; frozen, as in C2SER training, that made every
-        # step back-propagate through the whole tower for nothing (and a waveform that needed grad raised an error).
+        # A frozen tower (no parameter to train, no gradient wanted at the waveform) builds no graph: with the Data2Vec
+        # encoder's own marking of the waveform (see `_cnn_input`), every step of C2SER training back-propagated
+        # through the whole frozen tower for nothing.
         graph = torch.is_grad_enabled() and (
             input_values.requires_grad or any(p.requires_grad for p in self.parameters())
         )

@@ -209,7 +209,6 @@ def test_loads_with_remote_code_where_the_package_is_absent(model, tmp_path):
     assert np.array_equal(remote, local)
 
 
-
 @pytest.mark.parametrize("cnn_frozen", [False, True])
 def test_training_with_gradient_checkpointing_gives_every_trained_parameter_a_gradient(cnn_frozen):
     """A frozen CNN (`freeze_feature_encoder`), or a frozen tower, adds no graph; the rest trains."""
