@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "helpers"
 
 from funasr_emotion2vec import BASE_MODEL_CONF, build_funasr_model, save_funasr  # noqa: E402
 
-from c2ser_hf.batch_sizes import acoustic_padding_budget  # noqa: E402
+from c2ser_hf.batch_sizes import acoustic_padding_budget, plan_batches  # noqa: E402
 from c2ser_hf.convert_emotion2vec import convert_emotion2vec  # noqa: E402
-from c2ser_hf.extract_features import encode, plan_batches  # noqa: E402
+from c2ser_hf.extract_features import encode  # noqa: E402
 from c2ser_hf.modeling import Emotion2VecSConfig, Emotion2VecSModel  # noqa: E402
 from c2ser_hf.modeling.encoder_precision import encoder_precision  # noqa: E402
 from c2ser_hf.processing import Emotion2VecSFeatureExtractor  # noqa: E402

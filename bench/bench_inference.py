@@ -29,8 +29,7 @@ import torch
 from bench_c2ser import build_model
 from summary import emit
 
-from c2ser_hf.batch_sizes import c2ser_batch_size, padding_budget
-from c2ser_hf.extract_features import plan_batches
+from c2ser_hf.batch_sizes import c2ser_batch_size, padding_budget, plan_batches
 from c2ser_hf.inference import run_inference
 from c2ser_hf.modeling.continuation_scoring import tree_size
 from c2ser_hf.processing.processing_c2ser import PROMPTS

@@ -34,6 +34,25 @@ def acoustic_padding_budget(device) -> float:
     return CPU_PADDING_BUDGET if _device_type(device) == "cpu" else ACOUSTIC_ACCELERATOR_PADDING_BUDGET
 
 
+def plan_batches(lengths: list[int], max_batch_size: int = CPU_BATCH_SIZE,
+                 max_padding: float = CPU_PADDING_BUDGET) -> list[list[int]]:
+    """Group item indices longest first; a batch closes when it is full or when adding the next item would make
+    padding exceed `max_padding` of the batch's computed frames (batch size × longest)."""
+    batches, current, current_total = [], [], 0
+    for index in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
+        if current:
+            computed = lengths[current[0]] * (len(current) + 1)
+            padded = 1 - (current_total + lengths[index]) / computed
+            if len(current) >= max_batch_size or padded > max_padding:
+                batches.append(current)
+                current, current_total = [], 0
+        current.append(index)
+        current_total += lengths[index]
+    if current:
+        batches.append(current)
+    return batches
+
+
 def window_bytes(config, window_samples: int, llm_bytes: int, new_tokens: int = 0, beams: int = 1,
                  tree_tokens: int = 0) -> int:
     """Estimated peak memory of one window in a batch: the larger of the fp32 encoders' activations (with a dense
@@ -104,4 +123,4 @@ def _device_type(device) -> str:
 
 
 __all__ = ["acoustic_bytes", "acoustic_padding_budget", "auto_batch_size", "c2ser_batch_size", "free_device_bytes",
-           "padding_budget", "window_bytes"]
+           "padding_budget", "plan_batches", "window_bytes"]

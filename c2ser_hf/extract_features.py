@@ -9,28 +9,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .batch_sizes import acoustic_padding_budget
+from .batch_sizes import acoustic_padding_budget, plan_batches
 from .processing.audio_input import AudioInputError, to_mono_16k
 
 LEVELS = ("frame", "utterance")
-
-
-def plan_batches(lengths: list[int], max_batch_size: int = 8, max_padding: float = 0.15) -> list[list[int]]:
-    """Group item indices longest first; a batch closes when it is full or when adding the next item would make
-    padding exceed `max_padding` of the batch's computed frames (batch size × longest)."""
-    batches, current, current_total = [], [], 0
-    for index in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
-        if current:
-            computed = lengths[current[0]] * (len(current) + 1)
-            padded = 1 - (current_total + lengths[index]) / computed
-            if len(current) >= max_batch_size or padded > max_padding:
-                batches.append(current)
-                current, current_total = [], 0
-        current.append(index)
-        current_total += lengths[index]
-    if current:
-        batches.append(current)
-    return batches
 
 
 # Longer inputs are encoded in windows: attention over a whole input costs memory with the square of its length (a

@@ -9,8 +9,7 @@ import os
 
 import torch
 
-from .batch_sizes import c2ser_batch_size, padding_budget
-from .extract_features import plan_batches
+from .batch_sizes import c2ser_batch_size, padding_budget, plan_batches
 from .processing import EMOTIONS
 from .processing.audio_input import AudioInputError, split_windows
 from .processing.emotion_scoring import ANSWER_LANGUAGES

@@ -4,9 +4,8 @@ import pytest
 
 from c2ser_hf.batch_sizes import (
     CPU_BATCH_SIZE, MAX_AUTO_BATCH_SIZE, acoustic_padding_budget, auto_batch_size, c2ser_batch_size, padding_budget,
-    window_bytes,
+    plan_batches, window_bytes,
 )
-from c2ser_hf.extract_features import plan_batches
 from c2ser_hf.inference import run_inference
 from c2ser_hf.model_sizes import c2ser_config
 

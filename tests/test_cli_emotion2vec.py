@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from c2ser_hf.extract_features import plan_batches
+from c2ser_hf.batch_sizes import plan_batches
 from c2ser_hf.modeling import Emotion2VecSModel
 from c2ser_hf.processing import Emotion2VecSFeatureExtractor
 from c2ser_hf.processing.audio_input import to_mono_16k

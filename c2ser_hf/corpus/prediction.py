@@ -5,8 +5,7 @@
 import os
 from pathlib import Path
 
-from ..batch_sizes import c2ser_batch_size, padding_budget
-from ..extract_features import plan_batches
+from ..batch_sizes import c2ser_batch_size, padding_budget, plan_batches
 from ..inference import SAMPLE_RATE, run_inference
 from ..output_folder import check_apart_from_inputs
 from ..predict import summarise

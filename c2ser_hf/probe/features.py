@@ -10,8 +10,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ..batch_sizes import plan_batches
 from ..dataset_audio import row_waveform
-from ..extract_features import encode, plan_batches
+from ..extract_features import encode
 from ..modeling.modeling_emotion2vec_s import Emotion2VecSModel
 from ..processing.audio_input import AudioInputError
 
