@@ -40,7 +40,7 @@ class CorpusRows:
     def batches(self, batch_size: int, max_padding: float, rows: list[int] | None = None) -> list[list[int]]:
         """Row indices (of `rows`, default all) in batches of similar duration and one sampling rate. The plan
         depends on the dataset alone, so resumed and multi-process runs run exactly the batches a single run runs."""
-        from ..extract_features import plan_batches
+        from ..batch_sizes import plan_batches
 
         rows = range(len(self.ids)) if rows is None else rows
         plan = []
