@@ -33,6 +33,7 @@ def run_inference(
     sampling_rate: int | None = None,
     names: list[str] | None = None,
     answer_language: str | list | None = None,
+    scoring_prompt: str = "implicit",
     **generate_kwargs,
 ) -> list[dict]:
     """Run C2SER on each input, window by window.
@@ -51,6 +52,8 @@ def run_inference(
         answer_language: `"en"` or `"zh"` when the answers are known to be in that language (they follow the
             audio's): scores then weigh that language's answers only, at about half the cost; a list gives one per
             input (None: both). Default: the processor's `answer_language` (docs/fidelity.md#emotion-scores).
+        scoring_prompt: the prompt the scores are conditioned on: the implicit one, or a paraphrase of it (the
+            stability evaluation asks whether the scores move with the wording).
         generate_kwargs: passed to `model.generate` (e.g. `max_new_tokens`, `num_beams`).
 
     Returns:
@@ -88,7 +91,8 @@ def run_inference(
         indices = pending.pop(0)
         batch = [windows[k] for k in indices]
         try:
-            found = _run_batch(model, processor, batch, mode, scores, languages[batch[0][0]], generate_kwargs)
+            found = _run_batch(model, processor, batch, mode, scores, languages[batch[0][0]], scoring_prompt,
+                               generate_kwargs)
         except torch.OutOfMemoryError:
             if len(batch) == 1:
                 raise
@@ -126,7 +130,8 @@ def _plan(windows: list, languages: list | None, batch_size: int, max_padding: f
     return plan
 
 
-def _run_batch(model, processor, batch: list, mode, scores: bool, language, generate_kwargs: dict) -> list[dict]:
+def _run_batch(model, processor, batch: list, mode, scores: bool, language, scoring_prompt: str,
+               generate_kwargs: dict) -> list[dict]:
     # on an accelerator the log-mel is computed there, for the whole batch (the same numbers: processing/log_mel.py)
     device = None if model.device.type == "cpu" else model.device
     audio_inputs = {"audio": [w[3] for w in batch], "whisper_audio": [w[4] for w in batch], "device": device}
@@ -136,7 +141,7 @@ def _run_batch(model, processor, batch: list, mode, scores: bool, language, gene
         for window, answer in zip(found, processor.post_process(model.generate(**inputs, **generate_kwargs))):
             window.update(answer)
     if scores:
-        implicit = inputs if mode == "implicit" else processor(**audio_inputs, mode="implicit").to(model.device)
+        implicit = inputs if mode == scoring_prompt else processor(**audio_inputs, mode=scoring_prompt).to(model.device)
         candidates = processor.emotion_candidates(language)
         probabilities = processor.label_scores(model.emotion_probabilities(*candidates, **implicit).float().cpu())
         for window, item_scores in zip(found, probabilities):

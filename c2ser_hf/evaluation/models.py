@@ -98,14 +98,17 @@ class C2SERRunner:
         return {"kind": "c2ser", "mode": self.mode, "generate_kwargs": generation}
 
     @torch.no_grad()
-    def __call__(self, waveforms: list, sampling_rate: int | None, answer_language=None) -> list[dict]:
+    def __call__(self, waveforms: list, sampling_rate: int | None, answer_language=None, prompt: str | None = None,
+                 generate_kwargs: dict | None = None) -> list[dict]:
         """One result per clip; long clips are windowed and their scores averaged. `answer_language` ("en", "zh", a
-        list of one per clip, or None) restricts the emotion scores to that language's answers."""
+        list of one per clip, or None) restricts the emotion scores to that language's answers. `prompt` replaces the
+        mode's prompt (the scores are then conditioned on it) and `generate_kwargs` update the run's own, as the
+        stability evaluation's variants do."""
         scores = self.mode == "scores"
-        kwargs = {} if scores else self.generate_kwargs
-        results = run_inference(self.model, self.processor, waveforms, mode=None if scores else self.mode,
+        kwargs = {} if scores else {**self.generate_kwargs, **(generate_kwargs or {})}
+        results = run_inference(self.model, self.processor, waveforms, mode=None if scores else prompt or self.mode,
                                 scores=scores, batch_size=max(len(waveforms), 1), sampling_rate=sampling_rate,
-                                answer_language=answer_language, **kwargs)
+                                answer_language=answer_language, scoring_prompt=prompt or "implicit", **kwargs)
         return [_result(result, scores) for result in results]
 
     def auto_batch_size(self, longest_seconds: float) -> int:
