@@ -1,5 +1,6 @@
 """Turn any user audio (file path, array, tensor; any dtype, rate or channel layout) into validated mono float32."""
 
+import importlib.util
 import os
 import re
 import warnings
@@ -11,6 +12,13 @@ from transformers.audio_utils import load_audio
 from transformers.utils import is_torchaudio_available
 
 MAX_CHANNELS = 8
+# Declared sample rates accepted: below 1 kHz holds no speech, and a header declaring e.g. 1 Hz turns a few KB into
+# hours of audio once resampled to 16 kHz; no recording interface goes above 384 kHz.
+MIN_RATE, MAX_RATE = 1_000, 384_000
+# Longest audio accepted, unless the caller or this environment variable sets another limit (the Space sets a lower
+# one): bounds the work one input can cause before anything is decoded.
+DEFAULT_MAX_SECONDS = 3600.0
+MAX_SECONDS_VARIABLE = "C2SER_HF_MAX_AUDIO_SECONDS"
 
 # Integer PCM is scaled to [-1, 1) by its full-scale value, as soundfile/torchaudio do when decoding files.
 _PCM_SCALE = {np.dtype(np.int8): 2**7, np.dtype(np.int16): 2**15, np.dtype(np.int32): 2**31}
@@ -20,12 +28,56 @@ class AudioInputError(ValueError):
     """Audio that cannot be used; the message starts with the input's name (its path, or e.g. `audio[2]`)."""
 
 
-def decode_audio_file(path: str | os.PathLike, target_rate: int = 16000) -> tuple[np.ndarray, int]:
+def max_seconds_limit(max_seconds: float | None = None) -> float:
+    """`max_seconds` itself, else the `C2SER_HF_MAX_AUDIO_SECONDS` environment variable, else `DEFAULT_MAX_SECONDS`."""
+    if max_seconds is not None:
+        return float(max_seconds)
+    value = os.environ.get(MAX_SECONDS_VARIABLE)
+    if value is None:
+        return DEFAULT_MAX_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = float("nan")
+    if not (np.isfinite(seconds) and seconds > 0):
+        raise AudioInputError(f"{MAX_SECONDS_VARIABLE}={value!r}: must be a positive number of seconds")
+    return seconds
+
+
+def check_bounds(rate: int, seconds: float | None, name: str, max_seconds: float | None = None) -> None:
+    """Refuse a declared `rate` outside MIN_RATE..MAX_RATE, or a duration over the limit (`max_seconds_limit`)."""
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise AudioInputError(f"{name}: declares a sample rate of {rate:,} Hz, outside the {MIN_RATE:,}-{MAX_RATE:,} Hz "
+                              "accepted")
+    limit = max_seconds_limit(max_seconds)
+    if seconds is not None and seconds > limit:
+        raise AudioInputError(f"{name}: lasts {seconds:,.1f} s, over the limit of {limit:g} s (max_seconds, or the "
+                              f"{MAX_SECONDS_VARIABLE} environment variable, sets another)")
+
+
+def _check_header(path: str, max_seconds: float | None) -> None:
+    """Rate and duration as the file's header declares them, read without decoding (torchcodec, the decoder behind
+    torchaudio.load); a header that cannot be read is left to the decoder, which names the reason."""
+    if importlib.util.find_spec("torchcodec") is None:
+        return
+    from torchcodec.decoders import AudioDecoder
+
+    try:
+        metadata = AudioDecoder(path).metadata
+    except Exception:
+        return
+    if metadata.sample_rate is not None:
+        check_bounds(metadata.sample_rate, metadata.duration_seconds_from_header, path, max_seconds)
+
+
+def decode_audio_file(path: str | os.PathLike, target_rate: int = 16000,
+                      max_seconds: float | None = None) -> tuple[np.ndarray, int]:
     """Decode an audio file to mono float32 samples at the file's own rate: (samples, rate). As the official C2SER
     and Emotion2Vec-S code decodes: `torchaudio.load`, channels averaged. Without torchaudio, transformers' default
     decoder gives the samples at `target_rate` instead. torchaudio.load reads the container from the content (FFmpeg
     through torchcodec), so MP4, M4A, AAC and WebM decode whatever the extension; transformers' `load_audio` with
-    its torchaudio backend would refuse them by extension."""
+    its torchaudio backend would refuse them by extension. The header's rate and duration are bounded before
+    decoding (`check_bounds`), the decoded ones again after."""
     path = os.fspath(path)
     # Checked here because `load_audio` reads a string that is not a file as base64 or as a URL.
     if not os.path.exists(path):
@@ -34,6 +86,7 @@ def decode_audio_file(path: str | os.PathLike, target_rate: int = 16000) -> tupl
         raise AudioInputError(f"{path}: is not a file")
     if os.path.getsize(path) == 0:
         raise AudioInputError(f"{path}: is an empty file (0 bytes), no audio")
+    _check_header(path, max_seconds)
     try:
         if is_torchaudio_available():
             import torchaudio
@@ -43,13 +96,14 @@ def decode_audio_file(path: str | os.PathLike, target_rate: int = 16000) -> tupl
         else:
             samples, rate = load_audio(path, sampling_rate=target_rate), target_rate
     except Exception as error:
-        raise _decoding_error(path, error) from error
+        raise decoding_error(path, error) from error
     if samples.size == 0:
         raise AudioInputError(f"{path}: has no audio (the file holds no samples)")
+    check_bounds(rate, samples.size / rate, path, max_seconds)
     return samples, rate
 
 
-def _decoding_error(path: str, error: Exception) -> AudioInputError:
+def decoding_error(path: str, error: Exception) -> AudioInputError:
     """One line for a file the decoder refused, without the decoder's C++ source locations."""
     detail = " ".join(str(error).split())
     if "No audio frames were decoded" in detail:
@@ -134,12 +188,13 @@ def _check_samples(samples: np.ndarray, name: str) -> None:
 
 
 def to_mono(
-    audio, sampling_rate: int | None = None, name: str = "audio[0]", target_rate: int = 16000
+    audio, sampling_rate: int | None = None, name: str = "audio[0]", target_rate: int = 16000,
+    max_seconds: float | None = None,
 ) -> tuple[np.ndarray, int]:
     """Validated mono float32 samples of `audio` at their own rate, and that rate (see `to_mono_16k` for the input
-    forms; array input without `sampling_rate` is taken to be at `target_rate`)."""
+    forms and the bounds; array input without `sampling_rate` is taken to be at `target_rate`)."""
     if isinstance(audio, (str, os.PathLike)):
-        samples, rate = decode_audio_file(audio, target_rate)
+        samples, rate = decode_audio_file(audio, target_rate, max_seconds)
         _check_samples(samples, os.fspath(audio))
         return samples, rate
     if sampling_rate is not None:
@@ -147,7 +202,9 @@ def to_mono(
     samples = _to_mono(_to_float32(_as_array(audio, name), name), name)
     # Checked before resampling so the NaN/Inf count refers to the user's own samples.
     _check_samples(samples, name)
-    return np.ascontiguousarray(samples, dtype=np.float32), int(sampling_rate or target_rate)
+    rate = int(sampling_rate or target_rate)
+    check_bounds(rate, samples.shape[0] / rate, name, max_seconds)
+    return np.ascontiguousarray(samples, dtype=np.float32), rate
 
 
 def check_length(samples: np.ndarray, min_samples: int, rate: int, name: str) -> np.ndarray:
@@ -166,6 +223,7 @@ def to_mono_16k(
     name: str = "audio[0]",
     target_rate: int = 16000,
     min_samples: int = 0,
+    max_seconds: float | None = None,
 ) -> np.ndarray:
     """
     Return `audio` as a validated 1-D float32 numpy array at `target_rate` Hz.
@@ -179,12 +237,14 @@ def to_mono_16k(
             `torchaudio.functional.resample` defaults. A 2-D array is averaged over its channels, with a warning.
         name: how errors refer to array input (files are named by their path).
         min_samples: fewest samples accepted after resampling (Emotion2Vec-S needs its 400-sample receptive field).
+        max_seconds: longest audio accepted (default: `C2SER_HF_MAX_AUDIO_SECONDS`, else an hour). A file's header is
+            checked before it is decoded; rates outside 1-384 kHz are refused, so no input is resampled into hours.
 
     Raises:
         AudioInputError: the message starts with the input's name and says what is wrong.
     """
     name = os.fspath(audio) if isinstance(audio, (str, os.PathLike)) else name
-    samples, rate = to_mono(audio, sampling_rate, name, target_rate)
+    samples, rate = to_mono(audio, sampling_rate, name, target_rate, max_seconds)
     return check_length(resample(samples, rate, target_rate, name), min_samples, target_rate, name)
 
 
@@ -211,11 +271,13 @@ def audio_items(audios) -> list[tuple[object, str]]:
 
 
 def to_mono_16k_batch(
-    audios, sampling_rate: int | None = None, target_rate: int = 16000, min_samples: int = 0
+    audios, sampling_rate: int | None = None, target_rate: int = 16000, min_samples: int = 0,
+    max_seconds: float | None = None,
 ) -> list[np.ndarray]:
     """[`to_mono_16k`] over one item or a list of items (see `audio_items`)."""
     return [
-        to_mono_16k(audio, sampling_rate, name=name, target_rate=target_rate, min_samples=min_samples)
+        to_mono_16k(audio, sampling_rate, name=name, target_rate=target_rate, min_samples=min_samples,
+                    max_seconds=max_seconds)
         for audio, name in audio_items(audios)
     ]
 
@@ -231,8 +293,11 @@ def split_windows(waveform: np.ndarray, max_samples: int) -> list[tuple[int, int
 __all__ = [
     "AudioInputError",
     "audio_items",
+    "check_bounds",
     "check_length",
     "decode_audio_file",
+    "decoding_error",
+    "max_seconds_limit",
     "resample",
     "split_windows",
     "to_mono",
