@@ -132,16 +132,21 @@ def _plan(windows: list, languages: list | None, batch_size: int, max_padding: f
 
 def _run_batch(model, processor, batch: list, mode, scores: bool, language, scoring_prompt: str,
                generate_kwargs: dict) -> list[dict]:
-    # on an accelerator the log-mel is computed there, for the whole batch (the same numbers: processing/log_mel.py)
+    # each window's audio features once, for the answer and the scores alike; on an accelerator the log-mel is
+    # computed there, for the whole batch (the same numbers: processing/log_mel.py)
     device = None if model.device.type == "cpu" else model.device
-    audio_inputs = {"audio": [w[3] for w in batch], "whisper_audio": [w[4] for w in batch], "device": device}
+    features = processor.audio_features([w[3] for w in batch], [w[4] for w in batch], device)
+
+    def prompted(prompt) -> dict:
+        return {**processor.text_inputs(prompt, features).to(model.device), **features}
+
     found = [{"start": start / SAMPLE_RATE, "end": end / SAMPLE_RATE} for _, start, end, *_ in batch]
     if mode is not None:
-        inputs = processor(**audio_inputs, mode=mode).to(model.device)
+        inputs = prompted(mode)
         for window, answer in zip(found, processor.post_process(model.generate(**inputs, **generate_kwargs))):
             window.update(answer)
     if scores:
-        implicit = inputs if mode == scoring_prompt else processor(**audio_inputs, mode=scoring_prompt).to(model.device)
+        implicit = inputs if mode == scoring_prompt else prompted(scoring_prompt)
         candidates = processor.emotion_candidates(language)
         probabilities = processor.label_scores(model.emotion_probabilities(*candidates, **implicit).float().cpu())
         for window, item_scores in zip(found, probabilities):

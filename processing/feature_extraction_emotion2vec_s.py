@@ -82,28 +82,31 @@ class Emotion2VecSFeatureExtractor(SequenceFeatureExtractor):
             raise ValueError(
                 f"max_length={max_length} is below min_samples={self.min_samples}: truncated audio would be too short"
             )
-        do_normalize = self.do_normalize if do_normalize is None else do_normalize
         return_attention_mask = self.return_attention_mask if return_attention_mask is None else return_attention_mask
-
         waveforms = to_mono_16k_batch(raw_speech, sampling_rate, self.sampling_rate, self.min_samples)
-        # The mask is always built: normalisation needs it to find the real samples.
-        padded = self.pad(
-            BatchFeature({"input_values": waveforms}),
-            padding=padding,
-            max_length=max_length,
-            truncation=truncation,
+        padded = self.pad_waveforms(
+            waveforms, do_normalize, padding=padding, max_length=max_length, truncation=truncation,
             pad_to_multiple_of=pad_to_multiple_of,
-            return_attention_mask=True,
         )
+        if not return_attention_mask:
+            del padded["attention_mask"]
+        return BatchFeature(dict(padded), tensor_type=return_tensors or TensorType.NUMPY)
+
+    def pad_waveforms(self, waveforms: list, do_normalize: bool | None = None, **pad_kwargs) -> BatchFeature:
+        """`input_values` and `attention_mask` (numpy) of waveforms that are already mono float32 at `sampling_rate`
+        and checked (as `to_mono_16k` returns them; `__call__` makes them so first, the C2SER processor has made them
+        so itself): padded (`pad_kwargs` as in [`~SequenceFeatureExtractor.pad`]), layer-normalised with
+        `do_normalize`."""
+        do_normalize = self.do_normalize if do_normalize is None else do_normalize
+        # The mask is always built: normalisation needs it to find the real samples.
+        padded = self.pad(BatchFeature({"input_values": waveforms}), return_attention_mask=True, **pad_kwargs)
         if do_normalize:
             padded["input_values"] = [
                 self._layer_norm(values, mask.astype(bool))
                 for values, mask in zip(padded["input_values"], padded["attention_mask"])
             ]
-        if not return_attention_mask:
-            del padded["attention_mask"]
-        # numpy by default, as `pad` returns
-        return BatchFeature(dict(padded), tensor_type=return_tensors or TensorType.NUMPY)
+        # numpy, as `pad` returns
+        return BatchFeature(dict(padded), tensor_type=TensorType.NUMPY)
 
     @staticmethod
     def _layer_norm(values: np.ndarray, mask: np.ndarray) -> np.ndarray:

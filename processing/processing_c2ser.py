@@ -126,8 +126,7 @@ class C2SERProcessor(ProcessorMixin):
         super().__init__(feature_extractor, tokenizer, **kwargs)
 
     def __call__(
-        self, audio, mode="implicit", text=None, sampling_rate=None, targets=None, return_tensors="pt",
-        whisper_audio=None, device=None,
+        self, audio, mode="implicit", text=None, sampling_rate=None, targets=None, return_tensors="pt", device=None
     ):
         """
         Args:
@@ -143,8 +142,6 @@ class C2SERProcessor(ProcessorMixin):
             targets (`str` or `list[str]`, *optional*): answers to train on; they are appended with
                 `<|endoftext|>` and returned as `labels` (-100 on prompt, speech and padding).
             return_tensors: `"pt"` (default), `"np"` or `None` (numpy).
-            whisper_audio (`list[np.ndarray]`, *optional*): the Whisper-branch waveforms of 16 kHz `audio` windows,
-                cut from `waveforms()`'s second output (one per item, each as long as its item).
             device (`str` or `torch.device`, *optional*): compute the log-mel of the whole batch with torch on this
                 device (the model's: no round trip through the CPU on a GPU), and put the waveforms there too; the
                 same numbers as the default per-clip path (`log_mel.py`). Needs `return_tensors="pt"`.
@@ -153,26 +150,70 @@ class C2SERProcessor(ProcessorMixin):
             [`BatchFeature`] with `input_ids`, `attention_mask` (left-padded), `input_features` (B, 80, T_mel_max)
             float32 and `feature_attention_mask` (B, T_mel_max), `input_values` (B, N_max) float32 and
             `input_values_mask` (B, N_max), both right-padded with zeros, and `labels` when `targets` are given.
+            The same as `audio_features()` of the items' `waveforms()` and `text_inputs()` over them.
         """
         if text is not None and mode != "implicit":
             raise ValueError("give the prompt as `mode` or as `text`, not both")
-        if device is not None and return_tensors != "pt":
-            raise ValueError(f"device={device!r} computes torch tensors: it needs return_tensors='pt'")
         items = audio_items(audio)
         names = [name for _, name in items]
-        if whisper_audio is None:
-            pairs = [self.waveforms(item, sampling_rate, name) for item, name in items]
-            waveforms, whisper_audio = [p[0] for p in pairs], [p[1] for p in pairs]
-        else:
-            rate = self.feature_extractor.sampling_rate
-            waveforms = [to_mono_16k(item, sampling_rate, name, rate, self.min_samples) for item, name in items]
-            self._check_whisper_audio(whisper_audio, waveforms)
-        prompts = self._prompts(mode if text is None else text, len(waveforms), "mode" if text is None else "text")
-        targets = self._targets(targets, len(waveforms))
-        audio_inputs = self._process_audio(waveforms, whisper_audio, names, device)
-        speech_lengths = self.speech_lengths(audio_inputs["feature_attention_mask"].sum(-1).tolist())
-        text_inputs = self._process_text(prompts, speech_lengths, targets)
+        prompts = self._prompts(mode if text is None else text, len(items), "mode" if text is None else "text")
+        targets = self._targets(targets, len(items))
+        pairs = [self.waveforms(item, sampling_rate, name) for item, name in items]
+        audio_inputs = self.audio_features([p[0] for p in pairs], [p[1] for p in pairs], device, names, return_tensors)
+        text_inputs = self._process_text(prompts, audio_inputs, targets)
         return BatchFeature({**text_inputs, **audio_inputs}, tensor_type=return_tensors)
+
+    def audio_features(self, waveforms, whisper_waveforms=None, device=None, names=None, return_tensors="pt"):
+        """
+        The audio inputs of a batch, as `__call__` returns them: `input_features`, `feature_attention_mask`,
+        `input_values`, `input_values_mask`. Computed once, they serve any number of prompts and targets
+        (`text_inputs`): a scored explanation, the training collator's two targets.
+
+        Args:
+            waveforms (`list[np.ndarray]`): one Emotion2Vec-S waveform per item, as `waveforms()` returns it (16 kHz
+                mono float32, checked there and not again).
+            whisper_waveforms (`list[np.ndarray]`, *optional*): the Whisper-branch waveforms, `waveforms()`'s second
+                output, each as long as its item (windows of long audio are cut from both at the same bounds);
+                default `waveforms`.
+            device, return_tensors: as `__call__`'s.
+            names (`list[str]`, *optional*): how errors name the items (default `audio[i]`).
+        """
+        if device is not None and return_tensors != "pt":
+            raise ValueError(f"device={device!r} computes torch tensors: it needs return_tensors='pt'")
+        whisper_waveforms = waveforms if whisper_waveforms is None else whisper_waveforms
+        if len(whisper_waveforms) != len(waveforms) or any(
+            len(w) != len(a) for w, a in zip(whisper_waveforms, waveforms)
+        ):
+            raise ValueError(
+                f"whisper_waveforms: expected one waveform per item, as long as the item "
+                f"{[len(a) for a in waveforms]}, got lengths {[len(w) for w in whisper_waveforms]}"
+            )
+        names = names or [f"audio[{i}]" for i in range(len(waveforms))]
+        rate, hop = self.feature_extractor.sampling_rate, self.feature_extractor.hop_length
+        for name, waveform in zip(names, waveforms):
+            if len(waveform) // hop > self.max_mel_frames:
+                raise AudioInputError(
+                    f"{name}: {len(waveform) / rate:.2f} s is {len(waveform) // hop} mel frames, more than "
+                    f"max_mel_frames={self.max_mel_frames} ({self.max_mel_frames * hop / rate:g} s); "
+                    "split longer audio into windows"
+                )
+        values = self._waveform_extractor.pad_waveforms(waveforms, do_normalize=self.normalize_waveform)
+        mel, mel_mask = self._log_mel(whisper_waveforms, device)
+        features = BatchFeature(
+            {"input_features": mel, "feature_attention_mask": mel_mask, "input_values": values["input_values"],
+             "input_values_mask": values["attention_mask"]},
+            tensor_type=return_tensors,
+        )
+        return features if device is None else features.to(device)
+
+    def text_inputs(self, mode, audio_features, targets=None, return_tensors="pt"):
+        """`input_ids`, `attention_mask` (and `labels` with `targets`) of a batch whose `audio_features()` are
+        computed: what `__call__` returns beside them for that audio with this `mode` and these `targets` (as
+        `__call__`'s), with as many speech placeholders per item as its features give."""
+        count = len(audio_features["feature_attention_mask"])
+        text_inputs = self._process_text(self._prompts(mode, count, "mode"), audio_features,
+                                         self._targets(targets, count))
+        return BatchFeature(text_inputs, tensor_type=return_tensors)
 
     def waveforms(self, audio, sampling_rate=None, name="audio[0]"):
         """(Emotion2Vec-S waveform, Whisper waveform) of one audio input at 16 kHz (input forms as `__call__`): the
@@ -237,14 +278,6 @@ class C2SERProcessor(ProcessorMixin):
             "input_values_mask",
         ]
 
-    @staticmethod
-    def _check_whisper_audio(whisper_audio, waveforms):
-        if len(whisper_audio) != len(waveforms) or any(len(w) != len(a) for w, a in zip(whisper_audio, waveforms)):
-            raise ValueError(
-                f"whisper_audio: expected one waveform per audio item, as long as the item "
-                f"{[len(a) for a in waveforms]}, got lengths {[len(w) for w in whisper_audio]}"
-            )
-
     def _prompts(self, mode, count, name):
         if isinstance(mode, (list, tuple)):
             if len(mode) != count:
@@ -282,45 +315,28 @@ class C2SERProcessor(ProcessorMixin):
                 raise ValueError(f"targets[{i}]: contains the speech placeholder {self.speech_token}")
         return list(targets)
 
-    def _process_audio(self, waveforms, whisper_waveforms, names, device=None):
-        rate, hop = self.feature_extractor.sampling_rate, self.feature_extractor.hop_length
-        for name, waveform in zip(names, waveforms):
-            if len(waveform) // hop > self.max_mel_frames:
-                raise AudioInputError(
-                    f"{name}: {len(waveform) / rate:.2f} s is {len(waveform) // hop} mel frames, more than "
-                    f"max_mel_frames={self.max_mel_frames} ({self.max_mel_frames * hop / rate:g} s); "
-                    "split longer audio into windows"
-                )
-        values = self._waveform_extractor(waveforms, sampling_rate=rate, do_normalize=self.normalize_waveform)
+    def _log_mel(self, waveforms, device):
+        """(log-mel (B, 80, T_mel_max) right-padded with zeros, frame mask (B, T_mel_max))."""
+        extractor = self.feature_extractor
         if device is not None:
-            import torch
-
-            extractor = self.feature_extractor
-            mel, mask = log_mel_batch(whisper_waveforms, extractor.mel_filters, extractor.n_fft, hop, device)
-            return {"input_features": mel, "feature_attention_mask": mask,
-                    "input_values": torch.as_tensor(values["input_values"]).to(device),
-                    "input_values_mask": torch.as_tensor(values["attention_mask"]).to(device)}
+            return log_mel_batch(waveforms, extractor.mel_filters, extractor.n_fft, extractor.hop_length, device)
         # One item per call with no padding: the log-mel's dynamic-range max runs over the utterance alone and the
         # tail frames see no padded samples, as the released front end (docs/fidelity.md#front-end). No truncation
         # either: it cuts at 30 s.
         features = [
-            self.feature_extractor(
-                waveform, sampling_rate=rate, padding="do_not_pad", truncation=False, return_tensors="np"
+            extractor(
+                waveform, sampling_rate=extractor.sampling_rate, padding="do_not_pad", truncation=False,
+                return_tensors="np",
             )["input_features"][0].T
-            for waveform in whisper_waveforms
+            for waveform in waveforms
         ]
-        mel = self.feature_extractor.pad(
-            BatchFeature({"input_features": features}), padding="longest", return_attention_mask=True, return_tensors="np"
-        )
-        return {
-            "input_features": mel["input_features"].transpose(0, 2, 1),
-            "feature_attention_mask": mel["attention_mask"],
-            "input_values": values["input_values"],
-            "input_values_mask": values["attention_mask"],
-        }
+        mel = extractor.pad(BatchFeature({"input_features": features}), padding="longest", return_attention_mask=True,
+                            return_tensors="np")
+        return mel["input_features"].transpose(0, 2, 1), mel["attention_mask"]
 
-    def _process_text(self, prompts, speech_lengths, targets):
+    def _process_text(self, prompts, audio_features, targets):
         tokenizer = self.tokenizer
+        speech_lengths = self.speech_lengths(audio_features["feature_attention_mask"].sum(-1).tolist())
         prompt_ids = tokenizer(prompts, add_special_tokens=False)["input_ids"]
         sequences = [prompt + [self.speech_token_id] * length for prompt, length in zip(prompt_ids, speech_lengths)]
         if targets is not None:

@@ -84,8 +84,8 @@ def test_float_arrays_at_16k_are_quantised_for_whisper_only(processors):
 class RecordingProcessor(C2SERProcessor):
     """The processor, keeping the log-mel of every item it makes."""
 
-    def __call__(self, *args, **kwargs):
-        inputs = super().__call__(*args, **kwargs)
+    def audio_features(self, *args, **kwargs):
+        inputs = super().audio_features(*args, **kwargs)
         lengths = inputs["feature_attention_mask"].sum(-1).tolist()
         self.log_mels += [features[:, :n] for features, n in zip(inputs["input_features"], lengths)]
         return inputs
@@ -104,7 +104,7 @@ def test_predict_cuts_both_branch_waveforms_at_the_same_window_bounds(processors
     result = predict(model, recording, [str(path)], max_new_tokens=1, num_beams=1, do_sample=False)[0]
     bounds = sorted((round(s["start"] * 16000), round(s["end"] * 16000)) for s in result["segments"])
     acoustic, whisper = official.waveforms(str(path))
-    expected = [official(acoustic[a:b], whisper_audio=[whisper[a:b]])["input_features"][0] for a, b in bounds]
+    expected = [official.audio_features([acoustic[a:b]], [whisper[a:b]])["input_features"][0] for a, b in bounds]
     remade = [official(acoustic[a:b])["input_features"][0] for a, b in bounds]
     assert len(bounds) == 3 and len(recording.log_mels) == 3
     for mel in recording.log_mels:

@@ -49,13 +49,16 @@ class CoTCollator:
                 raise ValueError(f"row {row.get('id', index)!r}: no column {', '.join(missing)}; training needs "
                                  f"{', '.join(self.columns.values())} (the output of build-cot)")
         waveforms = [waveform(row[self.columns["audio"]], f"row {row.get('id', i)!r}") for i, row in enumerate(rows)]
-        batch = {}
+        # the audio work once per batch; both targets are tokenised over the same features
+        names = [f"row {row.get('id', i)!r}" for i, row in enumerate(rows)]
+        pairs = [self.processor.waveforms(w, 16000, name) for w, name in zip(waveforms, names)]
+        features = self.processor.audio_features([p[0] for p in pairs], [p[1] for p in pairs], names=names)
+        batch = {key: features[key] for key in AUDIO_KEYS}
         for variant in VARIANTS:
             targets = [row[self.columns[variant]] for row in rows]
-            inputs = self.processor(waveforms, mode=variant, targets=targets, sampling_rate=16000)
-            batch.setdefault("audio", {key: inputs[key] for key in AUDIO_KEYS})
+            inputs = self.processor.text_inputs(variant, features, targets=targets)
             batch[variant] = {key: inputs[key] for key in ("input_ids", "attention_mask", "labels")}
-        return {**batch.pop("audio"), **batch}
+        return batch
 
 
 def select_variant(batch: dict, explicit: bool) -> dict:
