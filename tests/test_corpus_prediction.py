@@ -106,7 +106,7 @@ def test_a_broken_clip_in_a_stream_fails_alone(root, tmp_path, capsys):
     datasets.Dataset.from_dict(rows).cast_column("audio", datasets.Audio()).save_to_disk(str(tmp_path / "plain"))
     assert main(["predict", "--model", str(root / "tiny"), "--dataset", str(tmp_path / "plain"), "--streaming",
                  "--out", str(tmp_path / "out"), "--scores-only"]) == 1
-    assert "row 1 (id 'b'): audio cannot be decoded" in capsys.readouterr().err
+    assert "row 1 (id 'b'): could not be decoded as audio" in capsys.readouterr().err
     records = {r["id"]: r for r in map(json.loads, lines(tmp_path / "out" / "predictions.jsonl"))}
     assert set(records) == {"a", "b", "c"} and "error" in records["b"]
     assert records["a"]["scores"] == records["c"]["scores"]

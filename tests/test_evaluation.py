@@ -257,7 +257,7 @@ def test_any_labelled_dataset_and_a_clip_that_cannot_be_decoded(root, tmp_path, 
     assert main(["evaluate", "--model", str(root / "tiny"), "--dataset", str(tmp_path / "plain"), "--label-column",
                  "mood", "--out", str(tmp_path / "out")]) == 1  # some clip failed
     output = capsys.readouterr()
-    assert "plain/test: row 1 (id '1'): audio cannot be decoded" in output.err
+    assert "plain/test: row 1 (id '1'): could not be decoded as audio" in output.err
     assert "tiny (scores) · plain/test: UA" in output.out and "(2 clips, 1 failed)" in output.out
     records = {r["id"]: r for r in map(json.loads, lines(tmp_path / "out" / "tiny" / "plain-test" / "predictions.jsonl"))}
     assert set(records) == {"0", "1", "2"} and "error" in records["1"] and records["0"]["reference"] == "anger"

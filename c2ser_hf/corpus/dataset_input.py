@@ -4,21 +4,25 @@ or streamed (`stream_corpus`: rows as they arrive, this process's share only, no
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from ..dataset_io import audio_header, decode_samples, lazy_audio, open_dataset
+from ..processing.audio_input import AudioInputError
 
 LANGUAGES = ("en", "zh")
 
 
 @dataclass
 class Clip:
-    """One row's clip: its id, row number, the row's language (as the dataset writes it, or None) and its audio,
-    opened only when `load()` is called (a torchcodec AudioDecoder; a broken file raises there)."""
+    """One row's clip: its id, row number, the row's language (as the dataset writes it, or None) and its audio:
+    `load()` gives the column's undecoded value, decoded by `feature` (its `datasets.Audio`) in `decode_clips`."""
 
     id: str
     row: int
     language: str | None
     load: Callable
+    feature: object = None
 
 
 @dataclass
@@ -31,6 +35,7 @@ class CorpusRows:
     languages: list[str | None]
     durations: list[float]
     rates: list[int]
+    _undecoded: tuple | None = field(default=None, repr=False)  # (rows read undecoded, their Audio feature)
 
     @property
     def name(self) -> str:
@@ -51,7 +56,10 @@ class CorpusRows:
         return plan
 
     def clips(self, indices: list[int]) -> list[Clip]:
-        return [Clip(self.ids[i], i, self.languages[i], lambda i=i: self.rows[i]["audio"]) for i in indices]
+        if self._undecoded is None:
+            self._undecoded = lazy_audio(self.rows)
+        rows, feature = self._undecoded
+        return [Clip(self.ids[i], i, self.languages[i], lambda i=i: rows[i]["audio"], feature) for i in indices]
 
 
 def decode_clips(clips: list[Clip]) -> tuple[dict, dict]:
@@ -59,10 +67,9 @@ def decode_clips(clips: list[Clip]) -> tuple[dict, dict]:
     waveforms, errors = {}, {}
     for position, clip in enumerate(clips):
         try:
-            samples = clip.load().get_all_samples()  # channels × samples
-            waveforms[position] = (samples.data.mean(0).numpy(), samples.sample_rate)
-        except Exception as error:  # a broken clip is reported on its row; the others go on
-            errors[position] = f"row {clip.row} (id {clip.id!r}): audio cannot be decoded ({error})"
+            waveforms[position] = decode_samples(clip.load(), f"row {clip.row} (id {clip.id!r})", clip.feature)
+        except AudioInputError as error:  # a broken clip is reported on its row; the others go on
+            errors[position] = str(error)
     return waveforms, errors
 
 
@@ -97,14 +104,7 @@ def load_corpus(source, config: str | None = None, split: str | None = "test") -
     from its `language` column (else None), durations and rates from the audio headers (nothing is decoded)."""
     from collections import Counter
 
-    from ..cot.build import load_input
-
-    try:
-        splits = load_input(os.fspath(source), split=split, config=config)
-    except (ValueError, FileNotFoundError) as error:
-        if os.fspath(source) in str(error):
-            raise
-        raise type(error)(f"dataset {source}: {error}") from None
+    splits = open_dataset(os.fspath(source), config, split)
     split = split or _only_split(source, list(splits))
     rows = splits[split]
     _check_audio_column(source, rows.features, rows.column_names)
@@ -121,22 +121,8 @@ def load_corpus(source, config: str | None = None, split: str | None = "test") -
 
 def open_stream(source, config: str | None, split: str | None):
     """(`split` of `source` as a `datasets.IterableDataset`, the split's name); None: its only split."""
-    import datasets
-
-    path = Path(os.fspath(source))
-    try:
-        if (path / "dataset_dict.json").is_file() or (path / "state.json").is_file():
-            data = datasets.load_from_disk(str(path))
-            if not isinstance(data, datasets.DatasetDict):
-                data = datasets.DatasetDict({split or "train": data})
-            data = datasets.IterableDatasetDict({name: rows.to_iterable_dataset() for name, rows in data.items()})
-        else:
-            data = datasets.load_dataset(os.fspath(source), config, streaming=True)
-    except (ValueError, FileNotFoundError) as error:
-        raise ValueError(f"dataset {source}: cannot be streamed ({' '.join(str(error).split())[:200]})") from None
+    data = open_dataset(os.fspath(source), config, split, streaming=True)
     split = split or _only_split(source, list(data))
-    if split not in data:
-        raise ValueError(f"dataset {source}: no split {split!r} (it has {', '.join(data)})")
     _check_audio_column(source, data[split].features, data[split].column_names)
     return data[split], split
 
@@ -144,18 +130,15 @@ def open_stream(source, config: str | None, split: str | None):
 def stream_clips(data, ranks, done: set[str]):
     """Yield this process's clips of a streamed split (row k goes to rank k mod world, so ids are the same whatever
     the process count), leaving out those whose id is in `done`. Audio is opened only when used."""
-    import datasets
-
     # rows carry the undecoded file; each clip opens its own, so a broken one fails alone
-    audio = data.features["audio"] if data.features is not None else datasets.Audio()
-    data = data.cast_column("audio", datasets.Audio(decode=False))
+    data, audio = lazy_audio(data)
     for index, row in enumerate(data):
         if index % ranks.world != ranks.rank:
             continue
         clip_id = str(row["id"]) if "id" in row else str(index)
         if clip_id not in done:
             language = str(row["language"]) if row.get("language") else None
-            yield Clip(clip_id, index, language, lambda value=row["audio"]: audio.decode_example(value))
+            yield Clip(clip_id, index, language, lambda value=row["audio"]: value, audio)
 
 
 def _only_split(source, splits: list[str]) -> str:
@@ -183,12 +166,9 @@ def _durations_and_rates(rows, columns) -> tuple[list[float], list[int]]:
     if "duration" in columns and rate:
         return [float(d or 0.0) for d in rows["duration"]], [rate] * len(rows)
     durations, rates = [], []
-    for index in range(len(rows)):
-        try:
-            header = rows[index]["audio"].metadata
-            durations.append(header.duration_seconds_from_header or 0.0)
-            rates.append(rate or header.sample_rate)
-        except Exception:  # reported, with its reason, when the clip is decoded
-            durations.append(0.0)
-            rates.append(rate or 0)
+    undecoded, feature = lazy_audio(rows.select_columns(["audio"]))
+    for row in undecoded:  # one row at a time: a corpus's audio bytes are never all in memory
+        header = audio_header(row["audio"], feature)  # None: reported, with its reason, when the clip is decoded
+        durations.append(getattr(header, "duration_seconds_from_header", None) or 0.0)
+        rates.append(rate or getattr(header, "sample_rate", None) or 0)
     return durations, rates

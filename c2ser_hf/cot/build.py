@@ -20,8 +20,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..dataset_io import decode_audio, lazy_audio, open_dataset
 from ..output_folder import atomic_output_dir, check_output_dir
-from ..processing.audio_input import AudioInputError, to_mono_16k
+from ..processing.audio_input import AudioInputError
 from ..processing.emotion_parsing import EMOTIONS, normalize_emotion
 from .acoustics import ATTRIBUTES, AcousticMeter, Acoustics
 from .descriptions import check_description, description_prompt, implicit_target, template_description
@@ -61,30 +62,6 @@ class BuildReport:
             "levels": self.levels, "descriptions": {k: self.descriptions.get(k, 0) for k in OUTCOMES},
             "unanswered": self.unanswered, "shards_computed": self.shards_computed, "shards_reused": self.shards_reused,
         }
-
-
-def load_input(source, split: str | None = None, config: str | None = None):
-    """A DatasetDict from a Dataset / DatasetDict, a `save_to_disk` folder, or a local dataset folder or Hub id (with
-    its `config`, e.g. "zh" of a prepared Emo-Emilia)."""
-    import datasets
-
-    if isinstance(source, datasets.Dataset):
-        data = datasets.DatasetDict({split or "train": source})
-    elif isinstance(source, datasets.DatasetDict):
-        data = source
-    else:
-        path = Path(source)
-        if (path / "dataset_dict.json").is_file() or (path / "state.json").is_file():
-            data = datasets.load_from_disk(str(path))
-        else:
-            data = datasets.load_dataset(str(source), config)
-        if isinstance(data, datasets.Dataset):
-            data = datasets.DatasetDict({split or "train": data})
-    if split is not None and not isinstance(source, datasets.Dataset):
-        if split not in data:
-            raise BuildError(f"dataset {source}: no split {split!r} (it has {', '.join(data)})")
-        data = datasets.DatasetDict({split: data[split]})
-    return data
 
 
 def _language(value, text: str) -> str | None:
@@ -180,14 +157,14 @@ def _measure_shard(task) -> int:
     job = _JOB
     if job.meter is None:
         job.meter = AcousticMeter(job.pitch, **job.pitch_options)
-    rows = job.data[split].select(range(start, stop)).cast_column("audio", datasets.Audio(sampling_rate=16000))
+    rows, audio = lazy_audio(job.data[split].select(range(start, stop)).cast_column(
+        "audio", datasets.Audio(sampling_rate=16000)))
     waveforms, failed = [], {}
     for offset in range(stop - start):
         name = f"split {split!r} row {start + offset}"
         try:
-            samples = rows[offset]["audio"].get_all_samples()  # channels × samples, averaged here without a guess
-            waveforms.append(to_mono_16k(samples.data.mean(0), samples.sample_rate, name=name))
-        except (AudioInputError, RuntimeError, ValueError, OSError) as error:
+            waveforms.append(decode_audio(rows[offset]["audio"], name, audio))
+        except AudioInputError as error:
             failed[offset] = f"audio could not be decoded: {error}"
             waveforms.append(np.zeros(0, dtype=np.float32))
     texts = rows["text"]
@@ -358,7 +335,7 @@ def build_cot(
     num_proc: int = 1, shard_size: int = 256, retries: int = 2, seed: int = 0, split: str | None = None,
     config: str | None = None, stats_split: str | None = None, overwrite: bool = False, progress: bool = True,
 ) -> BuildReport:
-    """Measure, discretise and describe every row of `source` (see `load_input`) into the dataset folder `out`.
+    """Measure, discretise and describe every row of `source` (a dataset, a folder or a Hub id: `dataset_io.open_dataset`) into the dataset folder `out`.
 
     stats: a `CorpusStats` or the path of a saved one (describe new data against a training corpus); None computes
         them from `stats_split` (default "train" when present, else every split) and saves them as `out/stats.json`.
@@ -371,7 +348,7 @@ def build_cot(
     out = Path(out)
     inputs = [path for path in (source, stats) if isinstance(path, (str, os.PathLike))]
     check_output_dir(out, overwrite, inputs)
-    data = load_input(source, split, config)
+    data = open_dataset(source, config, split)
     labels = _labels(data)
     if isinstance(stats, (str, os.PathLike)):
         stats = CorpusStats.load(stats)

@@ -1,0 +1,234 @@
+"""Datasets in, waveforms out: the one place that opens a dataset and the one place that decodes a row's audio.
+
+Opening: a `datasets.Dataset` / `DatasetDict` object, a `save_to_disk` folder, a local dataset folder (a
+`prepare-data` or `build-cot` output, an `audiofolder`, parquet with a README), or a Hub id; whole or streamed. Every
+way it can fail is one `DatasetInputError` line naming the source; a path that does not exist is never sent to the Hub.
+
+Decoding: the value an `Audio` column holds (a torchcodec decoder, an `{"array", "sampling_rate"}` dict, undecoded
+`{"bytes"}` / `{"path"}`, a file path) becomes mono float32 through the package's audio path
+(`processing/audio_input.py`). `lazy_audio` keeps a dataset from decoding when a row is read (the dataset's own
+decoder raises there, where no caller can name the row or leave it out), so decoding happens here, per row, named.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .processing.audio_input import AudioInputError, decoding_error, to_mono, to_mono_16k
+
+# what `open_dataset` passes on to `datasets.load_dataset` besides the source and config
+LOAD_KEYS = ("split", "data_dir", "data_files", "revision")
+
+
+class DatasetInputError(ValueError):
+    """A dataset that cannot be opened as asked; the message names it and says what is wrong."""
+
+
+def _one_line(error: BaseException, limit: int = 300) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _looks_like_path(source: str) -> bool:
+    """A source that can only be a local path: absolute, `./`, `../`, `~`, or more than one `/` (a Hub id is
+    `name` or `owner/name`)."""
+    return (os.path.isabs(source) or source.startswith((".", "~")) or source.count("/") > 1
+            or os.sep != "/" and os.sep in source)
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on") or os.environ.get(
+        "HF_DATASETS_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _read_json(path: Path, source: str, kind):
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise DatasetInputError(f"dataset {source}: {path.name} is not valid JSON ({_one_line(error, 120)})") from None
+    if not isinstance(value, kind):
+        raise DatasetInputError(f"dataset {source}: {path.name} holds a {type(value).__name__}, not a "
+                                f"{kind.__name__}; the folder is not a readable save_to_disk dataset")
+    return value
+
+
+def is_saved_folder(source) -> bool:
+    """Whether `source` is a `Dataset.save_to_disk` / `DatasetDict.save_to_disk` folder."""
+    if not isinstance(source, (str, os.PathLike)):
+        return False
+    path = Path(source)
+    return (path / "dataset_dict.json").is_file() or (path / "state.json").is_file()
+
+
+def _load_saved(path: Path, source: str):
+    import datasets
+
+    if (path / "dataset_dict.json").is_file():
+        splits = _read_json(path / "dataset_dict.json", source, dict).get("splits")
+        if not isinstance(splits, list) or not all(isinstance(s, str) for s in splits):
+            raise DatasetInputError(f"dataset {source}: dataset_dict.json lists no splits")
+        for split in splits:
+            _read_json(path / split / "state.json", f"{source} (split {split})", dict)
+    else:
+        _read_json(path / "state.json", source, dict)
+    try:
+        return datasets.load_from_disk(str(path))
+    except Exception as error:  # datasets' own errors here are of many kinds: each becomes one line
+        raise DatasetInputError(f"dataset {source}: cannot be read as a save_to_disk folder "
+                                f"({_one_line(error)})") from None
+
+
+def _check_source(source: str) -> None:
+    """Refuse, before `datasets` is asked, a local path that does not exist and a Hub id while offline."""
+    if os.path.exists(source):
+        if not os.path.isdir(source):
+            raise DatasetInputError(f"dataset {source}: is a file, not a dataset folder")
+        return
+    if _looks_like_path(source) or not source.strip():
+        raise DatasetInputError(f"dataset {source}: no such folder")
+    if _offline():
+        raise DatasetInputError(f"dataset {source}: no such local folder, and it cannot be fetched from the Hub "
+                                "while HF_HUB_OFFLINE is set (give a local folder, or unset HF_HUB_OFFLINE)")
+
+
+def open_dataset(source, config: str | None = None, split: str | None = None, streaming: bool = False,
+                 **load_kwargs):
+    """The splits of `source` as a `DatasetDict` (an `IterableDatasetDict` when `streaming`), or only `split` when
+    given (still in a dict, under its name).
+
+    `source` is a `Dataset` / `DatasetDict` (a single Dataset is named `split`, default "train"), a `save_to_disk`
+    folder (no configs), a local dataset folder or a Hub id (`config` picks one of its configs; `load_kwargs` —
+    `data_dir`, `data_files`, `revision` — go to `datasets.load_dataset`). Raises `DatasetInputError`, one line."""
+    import datasets
+
+    unknown = sorted(set(load_kwargs) - set(LOAD_KEYS))
+    if unknown:
+        raise TypeError(f"open_dataset: unknown arguments {unknown}")
+    if isinstance(source, (datasets.Dataset, datasets.IterableDataset)):
+        data = {split or "train": source}
+        split = split or "train"
+    elif isinstance(source, (datasets.DatasetDict, datasets.IterableDatasetDict)):
+        data = source
+    else:
+        name = os.fspath(source)
+        _check_source(name)
+        if is_saved_folder(name):
+            if config is not None:
+                raise DatasetInputError(f"dataset {name}: a save_to_disk folder has no configs (got {config!r})")
+            data = _load_saved(Path(name), name)
+            if isinstance(data, datasets.Dataset):
+                data = datasets.DatasetDict({split or "train": data})
+            if streaming:
+                data = datasets.IterableDatasetDict({key: rows.to_iterable_dataset() for key, rows in data.items()})
+        else:
+            data = _load(name, config, streaming, load_kwargs)
+    if split is None:
+        return data
+    if split not in data:
+        raise DatasetInputError(f"dataset {_name(source)}: no split {split!r} (it has {', '.join(data)})")
+    kind = datasets.IterableDatasetDict if streaming or isinstance(data[split], datasets.IterableDataset) \
+        else datasets.DatasetDict
+    return kind({split: data[split]})
+
+
+def _load(name: str, config, streaming: bool, load_kwargs: dict):
+    import datasets
+
+    wanted = load_kwargs.get("split")
+    try:
+        data = datasets.load_dataset(name, config, streaming=streaming, **load_kwargs)
+    except Exception as error:  # FileNotFoundError, ValueError, DatasetNotFoundError, connection errors: one line
+        raise DatasetInputError(f"dataset {name}{f' config {config!r}' if config else ''}: cannot be loaded "
+                                f"({_one_line(error)})") from None
+    if isinstance(data, (datasets.Dataset, datasets.IterableDataset)):
+        key = wanted if isinstance(wanted, str) else "train"
+        data = (datasets.IterableDatasetDict if streaming else datasets.DatasetDict)({key: data})
+    return data
+
+
+def _name(source) -> str:
+    return os.fspath(source) if isinstance(source, (str, os.PathLike)) else type(source).__name__
+
+
+def config_names(source) -> list[str]:
+    """The configs of a local dataset folder or Hub id (a `save_to_disk` folder has none: [])."""
+    import datasets
+
+    name = os.fspath(source)
+    _check_source(name)
+    if is_saved_folder(name):
+        return []
+    try:
+        return list(datasets.get_dataset_config_names(name))
+    except Exception as error:
+        raise DatasetInputError(f"dataset {name}: cannot list its configs ({_one_line(error)})") from None
+
+
+def lazy_audio(dataset, column: str = "audio"):
+    """(`dataset` whose `column` is read undecoded, the `datasets.Audio` feature it had): reading a row then never
+    decodes, so a clip that cannot be decoded fails in `decode_audio`, named, instead of where the row is read."""
+    import datasets
+
+    feature = (dataset.features or {}).get(column) if dataset.features is not None else None
+    if not isinstance(feature, datasets.Audio):
+        feature = datasets.Audio()
+    if not feature.decode:
+        return dataset, feature
+    return dataset.cast_column(column, datasets.Audio(sampling_rate=feature.sampling_rate, decode=False)), feature
+
+
+def decode_samples(value, name: str, feature=None) -> tuple[np.ndarray, int]:
+    """(mono float32 samples at their own rate, that rate) of one `Audio` column value: a torchcodec decoder, an
+    `{"array", "sampling_rate"}` dict, undecoded `{"bytes"}` / `{"path"}` (decoded by `feature`, the column's
+    `datasets.Audio`, so its `sampling_rate` applies), or a file path. Raises `AudioInputError` naming `name`."""
+    if isinstance(value, dict) and value.get("array") is not None:
+        return to_mono(value["array"], value.get("sampling_rate"), name)
+    if isinstance(value, (str, os.PathLike)):
+        return to_mono(value, name=name)
+    if isinstance(value, dict) and (value.get("bytes") is not None or value.get("path")):
+        import datasets
+
+        try:
+            value = (feature or datasets.Audio()).decode_example(value)
+        except Exception as error:  # the decoder's errors are RuntimeError, OSError, ValueError ...
+            raise decoding_error(name, error) from None
+    if not hasattr(value, "get_all_samples"):
+        raise AudioInputError(f"{name}: expected an audio value, got {type(value).__name__}")
+    try:
+        samples = value.get_all_samples()
+    except Exception as error:
+        raise decoding_error(name, error) from None
+    # decoders give (channels, samples): averaged here, where the layout is known
+    return to_mono(samples.data.mean(0), int(samples.sample_rate), name)
+
+
+def audio_header(value, feature=None):
+    """The torchcodec metadata (`duration_seconds_from_header`, `sample_rate`, ...) of one `Audio` column value,
+    read without decoding; None when the value has no readable header (its error comes when it is decoded)."""
+    try:
+        if isinstance(value, dict) and (value.get("bytes") is not None or value.get("path")):
+            import datasets
+
+            value = (feature or datasets.Audio()).decode_example(value)
+        return value.metadata
+    except Exception:  # any failure to read a header is reported, with its reason, by decode_samples
+        return None
+
+
+def decode_audio(value, name: str, feature=None, min_samples: int = 0) -> np.ndarray:
+    """One `Audio` column value (see `decode_samples`) as mono float32 at 16 kHz, with at least `min_samples`."""
+    samples, rate = decode_samples(value, name, feature)
+    return to_mono_16k(samples, rate, name=name, min_samples=min_samples)
+
+
+def row_name(row: dict, index) -> str:
+    """How a row is named in messages: its `id` column when it has one, else its position."""
+    return f"row {index} (id {row['id']!r})" if isinstance(row, dict) and row.get("id") is not None else f"row {index}"
+
+
+__all__ = [
+    "DatasetInputError", "LOAD_KEYS", "audio_header", "config_names", "decode_audio", "decode_samples", "is_saved_folder",
+    "lazy_audio", "open_dataset", "row_name",
+]
