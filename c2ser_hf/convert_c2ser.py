@@ -17,7 +17,6 @@ from huggingface_hub import snapshot_download
 from safetensors import safe_open
 from safetensors.torch import save_file
 from transformers import AutoConfig, AutoTokenizer
-from transformers.dynamic_module_utils import custom_object_save
 
 from .checkpoint_io import load_pickled_checkpoint
 from .output_folder import atomic_output_dir, check_output_dir
@@ -31,16 +30,9 @@ from .convert_emotion2vec import (
     matching_indices,
     split_checkpoint,
 )
-from .modeling import C2SERConfig, C2SERForConditionalGeneration, C2SERModel
+from .modeling import C2SERConfig, C2SERForConditionalGeneration
 from .model_card import write_model_card
-from .modeling.auto_map import map_auto_model_to
-from .modeling.light_checkpoint import (
-    ADAPTER_CONFIG,
-    ADAPTER_WEIGHTS,
-    LANGUAGE_MODEL_KEYS,
-    adapter_config,
-    merge_lora_weight,
-)
+from .modeling.light_checkpoint import LANGUAGE_MODEL_KEYS, merge_lora_weight, write_adapter, write_model_files
 from .processing import C2SERProcessor
 
 LLM = "llama_model.base_model.model."
@@ -335,25 +327,6 @@ def write_weights(target: dict, checkpoint, folder: Path, max_shard_bytes: int) 
         index = {"metadata": {"total_size": sum(nbytes(k) for k in target)}, "weight_map": weight_map}
         (folder / "model.safetensors.index.json").write_text(json.dumps(index, indent=2))
     return names
-
-
-def write_model_files(model, folder: Path, llm_dtype) -> None:
-    """What `save_pretrained` writes besides the weights: config (with `auto_map`), generation config, Hub files."""
-    model.config.dtype = str(llm_dtype).removeprefix("torch.")
-    model.config.architectures = [type(model).__name__]
-    map_auto_model_to(model, C2SERModel)
-    if model._auto_class is not None:
-        custom_object_save(model, folder, config=model.config)
-    model.config.save_pretrained(folder)
-    model.generation_config.save_pretrained(folder)
-
-
-def write_adapter(adapter: dict, folder: Path, base_model, lora_alpha: float, lora_dropout: float = 0.1) -> None:
-    """A light folder's LoRA adapter in peft's layout: its weights and `adapter_config.json` naming the base model."""
-    adapter = {k: v.detach().cpu().contiguous() for k, v in adapter.items()}
-    save_file(adapter, folder / ADAPTER_WEIGHTS, metadata={"format": "pt"})
-    settings = adapter_config(adapter, base_model, lora_alpha, lora_dropout)
-    (folder / ADAPTER_CONFIG).write_text(json.dumps(settings, indent=2))
 
 
 def convert_c2ser(

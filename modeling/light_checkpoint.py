@@ -3,15 +3,19 @@ LoRA adapter in peft's format beside it, and the frozen language model's id in `
 
 Loading one takes the base model's own modules as the language model and merges the adapter into them
 (docs/fidelity.md#lora). `merge_lora_weight` is the package's one LoRA merge formula: the checkpoint converter merges
-with it too.
+with it too. The folder's files besides the trained weights are written here as well (`write_model_files`,
+`write_adapter`), by the converter and the training save alike, so reader and writer agree on one layout.
 """
 
 import json
 
 import torch
 from transformers import AutoModelForCausalLM, GenerationConfig
-from transformers.modeling_utils import load_state_dict
+from transformers.dynamic_module_utils import custom_object_save
+from transformers.modeling_utils import load_state_dict, safe_save_file
 from transformers.utils import cached_file
+
+from .auto_map import map_auto_model_to
 
 ADAPTER_WEIGHTS, ADAPTER_CONFIG = "adapter_model.safetensors", "adapter_config.json"
 # peft's adapter keys: `base_model.model.model.<module>.lora_{A,B}.weight` for a `*ForCausalLM` base
@@ -49,6 +53,25 @@ def adapter_config(adapter: dict, base_model, lora_alpha: float, lora_dropout: f
     }
 
 
+def write_model_files(model, folder, llm_dtype) -> None:
+    """What `save_pretrained` writes besides the weights: config (with `auto_map`), generation config, Hub files."""
+    model.config.dtype = str(llm_dtype).removeprefix("torch.")
+    model.config.architectures = [type(model).__name__]
+    map_auto_model_to(model, type(model.model))
+    if model._auto_class is not None:
+        custom_object_save(model, folder, config=model.config)
+    model.config.save_pretrained(folder)
+    model.generation_config.save_pretrained(folder)
+
+
+def write_adapter(adapter: dict, folder, base_model, lora_alpha: float, lora_dropout: float = 0.1) -> None:
+    """A light folder's LoRA adapter in peft's layout: its weights and `adapter_config.json` naming the base model."""
+    adapter = {k: v.detach().cpu().contiguous() for k, v in adapter.items()}
+    safe_save_file(adapter, folder / ADAPTER_WEIGHTS, metadata={"format": "pt"})
+    settings = adapter_config(adapter, base_model, lora_alpha, lora_dropout)
+    (folder / ADAPTER_CONFIG).write_text(json.dumps(settings, indent=2))
+
+
 def around_language_model(model_class, config, causal_lm):
     """A `model_class` whose language model and head are `causal_lm`'s own modules (no second copy of the language
     model is ever allocated); every other part is left on the meta device for the caller to load or initialise."""
@@ -84,4 +107,5 @@ def load_light_checkpoint(model_class, path, config, dtype, hub: dict, merge_ada
     return model.eval()
 
 
-__all__ = ["adapter_config", "around_language_model", "load_light_checkpoint", "merge_lora", "merge_lora_weight"]
+__all__ = ["adapter_config", "around_language_model", "load_light_checkpoint", "merge_lora", "merge_lora_weight",
+           "write_adapter", "write_model_files"]

@@ -10,10 +10,11 @@ import torch
 from safetensors.torch import save_file
 
 from ..output_folder import atomic_output_dir
-from ..convert_c2ser import write_adapter, write_model_files
 from ..model_card import TRAINING_FILE, write_model_card
 from ..modeling import C2SERForConditionalGeneration
-from ..modeling.light_checkpoint import ADAPTER_PREFIX, LANGUAGE_MODEL_KEYS, merge_lora
+from ..modeling.light_checkpoint import (
+    ADAPTER_PREFIX, LANGUAGE_MODEL_KEYS, merge_lora, write_adapter, write_model_files,
+)
 
 PEFT_PREFIX = "base_model.model."
 NO_BASE_MODEL = ("a model fine-tuned from a merged checkpoint has no base language model for a light save to refer "
