@@ -180,6 +180,35 @@ def test_modes_and_custom_prompts(processor, tokenizer):
         processor(samples, mode="explicit", text=custom)
 
 
+def test_audio_features_once_serve_every_prompt_and_target(processor, tokenizer):
+    """`__call__` is `audio_features` of the items' `waveforms` and `text_inputs` over them, so any number of prompts
+    and targets can share one computation of the audio."""
+    items = [wave(n, seed=i) for i, n in enumerate(LENGTHS)]
+    pairs = [processor.waveforms(item) for item in items]
+    features = processor.audio_features([p[0] for p in pairs], [p[1] for p in pairs])
+    targets = ["The emotion of this speech is happiness.", "这条语音的情感为生气", "Angry."]
+    for mode, answers in (("implicit", None), ("explicit", targets), ("What emotion is this?", targets[::-1])):
+        expected = processor(items, mode=mode, targets=answers)
+        text = processor.text_inputs(mode, features, targets=answers)
+        assert set(expected) == {*features, *text}
+        for key, value in {**features, **text}.items():
+            assert value.dtype == expected[key].dtype and torch.equal(value, expected[key]), (mode, key)
+    assert processor.text_inputs("explicit", features, return_tensors="np")["input_ids"].dtype == np.int64
+    with pytest.raises(ValueError, match=r"^mode: 'implict' is not a mode"):
+        processor.text_inputs("implict", features)
+    with pytest.raises(ValueError, match=r"^targets: expected a list of 3 strings"):
+        processor.text_inputs("implicit", features, targets=targets[:2])
+
+
+def test_audio_features_refuse_branch_waveforms_that_do_not_match(processor):
+    waveforms = [wave(8000), wave(5000, seed=1)]
+    with pytest.raises(ValueError, match=r"^whisper_waveforms: expected one waveform per item, as long as the item "
+                                         r"\[8000, 5000\], got lengths \[8000, 4999\]"):
+        processor.audio_features(waveforms, [waveforms[0], waveforms[1][:-1]])
+    with pytest.raises(AudioInputError, match=r"^clip b: 30\.01 s is 3001 mel frames"):
+        processor.audio_features([wave(8000), wave(480160)], names=["clip a", "clip b"])
+
+
 @pytest.mark.parametrize(
     "audio, message",
     [
