@@ -179,6 +179,15 @@ def lazy_audio(dataset, column: str = "audio"):
     return dataset.cast_column(column, datasets.Audio(sampling_rate=feature.sampling_rate, decode=False)), feature
 
 
+def _decoder(feature):
+    """The column's `datasets.Audio` with decoding on (a lazily read column has it off), or a plain one."""
+    import dataclasses
+
+    import datasets
+
+    return dataclasses.replace(feature, decode=True) if isinstance(feature, datasets.Audio) else datasets.Audio()
+
+
 def decode_samples(value, name: str, feature=None) -> tuple[np.ndarray, int]:
     """(mono float32 samples at their own rate, that rate) of one `Audio` column value: a torchcodec decoder, an
     `{"array", "sampling_rate"}` dict, undecoded `{"bytes"}` / `{"path"}` (decoded by `feature`, the column's
@@ -188,10 +197,8 @@ def decode_samples(value, name: str, feature=None) -> tuple[np.ndarray, int]:
     if isinstance(value, (str, os.PathLike)):
         return to_mono(value, name=name)
     if isinstance(value, dict) and (value.get("bytes") is not None or value.get("path")):
-        import datasets
-
         try:
-            value = (feature or datasets.Audio()).decode_example(value)
+            value = _decoder(feature).decode_example(value)
         except Exception as error:  # the decoder's errors are RuntimeError, OSError, ValueError ...
             raise decoding_error(name, error) from None
     if not hasattr(value, "get_all_samples"):
@@ -209,9 +216,7 @@ def audio_header(value, feature=None):
     read without decoding; None when the value has no readable header (its error comes when it is decoded)."""
     try:
         if isinstance(value, dict) and (value.get("bytes") is not None or value.get("path")):
-            import datasets
-
-            value = (feature or datasets.Audio()).decode_example(value)
+            value = _decoder(feature).decode_example(value)
         return value.metadata
     except Exception:  # any failure to read a header is reported, with its reason, by decode_samples
         return None
@@ -223,12 +228,53 @@ def decode_audio(value, name: str, feature=None, min_samples: int = 0) -> np.nda
     return to_mono_16k(samples, rate, name=name, min_samples=min_samples)
 
 
-def row_name(row: dict, index) -> str:
-    """How a row is named in messages: its `id` column when it has one, else its position."""
-    return f"row {index} (id {row['id']!r})" if isinstance(row, dict) and row.get("id") is not None else f"row {index}"
+# the share of a dataset's rows that may be left out as unreadable before a run stops instead
+MAX_BAD_FRACTION = 0.01
+
+
+def readable_rows(dataset, source: str, column: str = "audio", max_bad_fraction: float = MAX_BAD_FRACTION,
+                  progress: bool = False):
+    """(`dataset` without the rows whose audio cannot be opened, read undecoded (`lazy_audio`), their names): each
+    left-out row gets one warning naming it (its `id`, else its row number); more than `max_bad_fraction` of the
+    rows left out stops the run with a `DatasetInputError` naming them. Only headers are read, nothing is decoded,
+    so this costs one file open per row before any work starts."""
+    import logging
+
+    from tqdm.auto import tqdm
+
+    dataset, feature = lazy_audio(dataset, column)
+    names = ["id", column] if "id" in (dataset.column_names or ()) else [column]
+    bad, kept = [], []
+    for index, row in enumerate(tqdm(dataset.select_columns(names), total=len(dataset), unit="row",
+                                     desc="checking audio", disable=not progress)):
+        name = row_name(row, index)
+        header = audio_header(row[column], feature)
+        if header is None:
+            try:  # the reason, in the package's words
+                decode_samples(row[column], name, feature)
+                reason = f"{name}: audio header cannot be read"
+            except AudioInputError as error:
+                reason = str(error)
+            logging.getLogger(__name__).warning("dataset %s: left out %s", source, reason)
+            bad.append(name)
+        else:
+            kept.append(index)
+    if len(bad) > max_bad_fraction * len(dataset):
+        shown = ", ".join(bad[:20]) + (f", … ({len(bad) - 20} more)" if len(bad) > 20 else "")
+        raise DatasetInputError(f"dataset {source}: {len(bad)} of {len(dataset)} rows have audio that cannot be "
+                                f"decoded, more than {max_bad_fraction:.0%}: {shown}")
+    return (dataset.select(kept) if bad else dataset), bad
+
+
+def row_name(row: dict, index: int | None = None) -> str:
+    """How a row is named in messages: its `id` column when it has one, with its row number when known."""
+    has_id = isinstance(row, dict) and row.get("id") is not None
+    if index is None:
+        return f"row {row['id']!r}" if has_id else "a row without an id column"
+    return f"row {index} (id {row['id']!r})" if has_id else f"row {index}"
 
 
 __all__ = [
-    "DatasetInputError", "LOAD_KEYS", "audio_header", "config_names", "decode_audio", "decode_samples", "is_saved_folder",
-    "lazy_audio", "open_dataset", "row_name",
+    "MAX_BAD_FRACTION", "DatasetInputError", "LOAD_KEYS", "audio_header", "config_names", "decode_audio",
+    "decode_samples", "is_saved_folder", "lazy_audio", "open_dataset", "readable_rows", "row_name",
 ]

@@ -19,7 +19,7 @@ if __name__ == "__main__":
     start = load_starting_point(model_args, training_args)
     train_dataset, _ = load_training_data(data_args, training_args.world_size, training_args.dataloader_num_workers)
     collator = CoTCollator(start.processor, data_args.audio_column, data_args.explicit_column,
-                           data_args.implicit_column)
+                           data_args.implicit_column, audio_feature=train_dataset.features[data_args.audio_column])
     trainer = C2SERTrainer(start, training_args, train_dataset=train_dataset, data_collator=collator,
                            dataset_description=data_args.dataset_name)
     trainer.train()

@@ -12,7 +12,8 @@ from c2ser_hf.processing.processing_c2ser import IGNORE_INDEX, PROMPTS
 from c2ser_hf.tiny_tokenizer import build_tiny_qwen2_tokenizer
 from c2ser_hf.training import (RECIPES, SCHEDULES, CoTCollator, choose_explicit, explicit_probability, parse_recipe,
                                select_variant)
-from c2ser_hf.training.collator import AUDIO_KEYS, waveform
+from c2ser_hf.dataset_io import decode_audio
+from c2ser_hf.training.collator import AUDIO_KEYS
 
 
 def test_linear_schedule_falls_from_one_to_zero_over_the_run():
@@ -67,7 +68,7 @@ def _rows():
 def test_collator_builds_both_variants_through_the_processor(processor):
     rows = _rows()
     batch = CoTCollator(processor)(rows)
-    waves = [waveform(row["audio"], row["id"]) for row in rows]
+    waves = [decode_audio(row["audio"], row["id"]) for row in rows]
     for variant in ("explicit", "implicit"):
         expected = processor(waves, mode=variant, targets=[r[f"{variant}_target"] for r in rows])
         chosen = select_variant(batch, explicit=variant == "explicit")

@@ -21,6 +21,13 @@ class C2SERDataArguments(ScriptArguments):
     audio_column: str = field(default="audio", metadata={"help": "Column holding the audio."})
     explicit_column: str = field(default="explicit_target", metadata={"help": "Column of explicit CoT targets."})
     implicit_column: str = field(default="implicit_target", metadata={"help": "Column of implicit CoT targets."})
+    max_bad_fraction: float = field(
+        default=0.01, metadata={"help": "Share of rows whose audio cannot be decoded that are left out (each named "
+                                        "in a warning) before the run stops instead."})
+
+    def __post_init__(self):
+        if not 0 <= self.max_bad_fraction <= 1:
+            raise ValueError(f"max_bad_fraction must be between 0 and 1, got {self.max_bad_fraction!r}")
 
 
 @dataclass

@@ -5,28 +5,15 @@ in dataloader workers, ahead of the step, and cannot know it. So every batch car
 text inputs of both targets; `select_variant` keeps one.
 """
 
-from ..processing.audio_input import to_mono_16k
+import logging
+
+from ..dataset_io import decode_audio, row_name
+from ..processing.audio_input import AudioInputError
 
 AUDIO_KEYS = ("input_features", "feature_attention_mask", "input_values", "input_values_mask")
 VARIANTS = ("explicit", "implicit")
 
-
-def waveform(value, name: str):
-    """A dataset audio value as mono float32 at 16 kHz: a decoded `datasets.Audio` value (torchcodec `AudioDecoder`),
-    a `{"array", "sampling_rate"}` dict, undecoded `{"bytes"}` / `{"path"}`, or a file path."""
-    if isinstance(value, dict):
-        if value.get("array") is not None:
-            return to_mono_16k(value["array"], value["sampling_rate"], name=name)
-        if value.get("bytes") is not None:
-            from torchcodec.decoders import AudioDecoder
-
-            value = AudioDecoder(value["bytes"])
-        elif value.get("path"):
-            value = value["path"]
-    if hasattr(value, "get_all_samples"):
-        samples = value.get_all_samples()  # (channels, samples): the channel mean, as for audio files
-        return to_mono_16k(samples.data.mean(dim=0), samples.sample_rate, name=name)
-    return to_mono_16k(value, name=name)
+logger = logging.getLogger(__name__)
 
 
 class CoTCollator:
@@ -38,8 +25,9 @@ class CoTCollator:
     """
 
     def __init__(self, processor, audio_column: str = "audio", explicit_column: str = "explicit_target",
-                 implicit_column: str = "implicit_target"):
+                 implicit_column: str = "implicit_target", audio_feature=None):
         self.processor = processor
+        self.audio_feature = audio_feature  # the dataset's `datasets.Audio` (its rate), for undecoded rows
         self.columns = {"audio": audio_column, "explicit": explicit_column, "implicit": implicit_column}
 
     def __call__(self, rows: list[dict]) -> dict:
@@ -48,9 +36,20 @@ class CoTCollator:
             if missing:
                 raise ValueError(f"row {row.get('id', index)!r}: no column {', '.join(missing)}; training needs "
                                  f"{', '.join(self.columns.values())} (the output of build-cot)")
-        waveforms = [waveform(row[self.columns["audio"]], f"row {row.get('id', i)!r}") for i, row in enumerate(rows)]
+        waveforms, names, kept = [], [], []
+        for index, row in enumerate(rows):
+            name = row_name(row)
+            try:
+                waveforms.append(decode_audio(row[self.columns["audio"]], name, self.audio_feature))
+            except AudioInputError as error:  # a clip whose header read but whose audio does not: left out, named
+                logger.warning("left out of the batch: %s", error)
+                continue
+            names.append(name)
+            kept.append(row)
+        if not kept:
+            raise ValueError(f"no row of a batch of {len(rows)} could be decoded; see the warnings above")
+        rows = kept
         # the audio work once per batch; both targets are tokenised over the same features
-        names = [f"row {row.get('id', i)!r}" for i, row in enumerate(rows)]
         pairs = [self.processor.waveforms(w, 16000, name) for w, name in zip(waveforms, names)]
         features = self.processor.audio_features([p[0] for p in pairs], [p[1] for p in pairs], names=names)
         batch = {key: features[key] for key in AUDIO_KEYS}

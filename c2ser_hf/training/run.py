@@ -31,7 +31,7 @@ def train_c2ser(data_args: C2SERDataArguments, training_args: C2SERTrainingConfi
     described += f", split {data_args.dataset_train_split}" + (
         "" if data_args.dataset_streaming else f", {len(train)} rows")
     collator = CoTCollator(start.processor, data_args.audio_column, data_args.explicit_column,
-                           data_args.implicit_column)
+                           data_args.implicit_column, audio_feature=train.features[data_args.audio_column])
     trainer = C2SERTrainer(start, training_args, train_dataset=train, data_collator=collator,
                            eval_dataset=evaluation if training_args.eval_strategy != "no" else None,
                            dataset_description=described)

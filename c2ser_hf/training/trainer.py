@@ -37,7 +37,8 @@ class C2SERTrainer(SFTTrainer):
         self.dataset_description = dataset_description
         self.cot_choices = []
         super().__init__(model=start.model, args=args, train_dataset=train_dataset, eval_dataset=eval_dataset,
-                         data_collator=data_collator or CoTCollator(start.processor),
+                         data_collator=data_collator or CoTCollator(start.processor, audio_feature=(
+                             getattr(train_dataset, "features", None) or {}).get("audio")),
                          processing_class=start.processor, **kwargs)
 
     def get_batch_samples(self, epoch_iterator, num_batches, device):
