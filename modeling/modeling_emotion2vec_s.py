@@ -153,16 +153,29 @@ class Emotion2VecSEncoder(nn.Module):
         hidden_states = self.dropout(hidden_states)
 
         biases = self.attention_biases(frame_mask, hidden_states.dtype)
-        all_hidden = [hidden_states[:, n_extra:]] if output_hidden_states else None
+        all_hidden = [] if output_hidden_states else None
+        if all_hidden is not None:
+            hidden_states = self._recorded_frames(hidden_states, all_hidden)
         for layer, bias in zip(self.layers, biases):
             if self.training and self.config.layerdrop > 0 and torch.rand([]) < self.config.layerdrop:
                 continue
-            hidden_states = layer(hidden_states, attention_mask=bias)
+            # the bias goes in as an input of the layer, not a keyword: reentrant checkpointing then returns its
+            # gradient, instead of back-propagating inside each layer's backward into the one ALiBi graph that every
+            # layer shares (a second backward through it fails)
+            hidden_states = layer(hidden_states, bias)
             if all_hidden is not None:
-                all_hidden.append(hidden_states[:, n_extra:])
+                hidden_states = self._recorded_frames(hidden_states, all_hidden)
 
         extra = hidden_states[:, :n_extra] if n_extra > 0 else None
         return hidden_states[:, n_extra:], extra, tuple(all_hidden) if all_hidden is not None else None
+
+    def _recorded_frames(self, hidden_states: torch.Tensor, recorded: list) -> torch.Tensor:
+        """Append the frames of `hidden_states` (extra tokens removed) to `recorded` and return the sequence rebuilt from
+        them, so that each recorded state lies on the graph of the output (a gradient reaches it when retained)."""
+        n_extra = self.config.num_extra_tokens
+        frames = hidden_states[:, n_extra:]
+        recorded.append(frames)
+        return torch.cat([hidden_states[:, :n_extra], frames], dim=1) if n_extra > 0 else frames
 
 
 class Emotion2VecSPreTrainedModel(PreTrainedModel):
@@ -329,10 +342,10 @@ class Emotion2VecSModel(Emotion2VecSPreTrainedModel):
         computed on the items laid end to end instead of on the padded batch. Each item starts on the CNN's frame
         grid (a multiple of its total stride) and the CNN and projection act on each frame's own samples only, so
         every item's frames are those it gets alone, and no padding is computed."""
-        hop = math.prod(self.config.conv_stride)
+        hop = self.config.inputs_to_logits_ratio
         counts = frame_lengths.tolist()
-        # an item's frames need (count - 1) * hop + receptive field samples; its slot ends on the next grid line
-        used = [(count - 1) * hop + self.config.receptive_field for count in counts]
+        # an item uses the samples its frames need; its slot ends on the next grid line
+        used = [self.config.samples_for_frames(count) for count in counts]
         slots = [-(-n // hop) * hop for n in used]
         packed = torch.cat([nn.functional.pad(input_values[i, :n], (0, slot - n))
                             for i, (n, slot) in enumerate(zip(used, slots))])
