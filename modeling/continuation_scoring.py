@@ -64,9 +64,15 @@ class ContinuationScoringMixin:
 
         The prompt and speech run once, then all continuations together as one prefix tree (see the module's
         docstring): the cost is one forward over the tree's distinct tokens, whatever the number of continuations.
+
+        An empty `cache` given in `inputs` (e.g. `DynamicCache(config=model.config)`) keeps that prefill: it is left
+        holding the prompt and speech but their last token, as `generate` continues a cache, so that
+        `generate(**inputs, cache=cache)` goes on from it without running the encoders or the prompt again.
         """
         if not continuations or any(len(c) == 0 for c in continuations):
             raise ValueError("continuations must be a non-empty list of non-empty token id lists")
+        if inputs.get("cache") is not None and inputs["cache"].get_seq_length() > 0:
+            raise ValueError("score_continuations: the cache given must be empty; scoring fills it with the prefill")
         tree = _PrefixTree(continuations)
         prefix = self(**inputs, use_cache=True, logits_to_keep=1)
         mask = inputs["attention_mask"]
@@ -78,6 +84,9 @@ class ContinuationScoringMixin:
         node_logprobs[:, first] = prefix.logits[:, -1].float().log_softmax(-1)[:, tokens[first]]
         if tree.inner:
             self._score_tree_nodes(tree, prefix.cache, mask, tokens, parents, node_logprobs)
+        if inputs.get("cache") is not None:
+            # the tree's tokens and the prompt's last token leave it (`generate` re-runs that one for its first logits)
+            inputs["cache"].crop(mask.shape[1] - 1 - inputs["cache"].get_seq_length())
         width = max(map(len, tree.paths))
         paths = torch.tensor([path + [len(tree.tokens)] * (width - len(path)) for path in tree.paths], device=device)
         return node_logprobs[:, paths].sum(-1)

@@ -14,9 +14,10 @@ from torch import nn
 from transformers import AutoModel, GenerationConfig, GenerationMixin, PreTrainedModel
 from transformers import initialization as init
 from transformers.modeling_outputs import BaseModelOutputWithPast, CausalLMOutputWithPast
-from transformers.modeling_utils import slice_logits_to_keep
+from transformers.modeling_utils import local_torch_dtype, slice_logits_to_keep
 from transformers.models.speech_to_text.configuration_speech_to_text import Speech2TextConfig
 from transformers.models.speech_to_text.modeling_speech_to_text import Speech2TextEncoderLayer
+from transformers.utils import can_return_tuple
 
 from .auto_map import map_auto_model_to
 from .configuration_c2ser import C2SERConfig, C2SERLinkConfig
@@ -130,15 +131,22 @@ class C2SERPreTrainedModel(PreTrainedModel):
 
 
 class C2SERModel(C2SERPreTrainedModel):
+    # a C2SERForConditionalGeneration folder holds the head too: the backbone leaves it, as transformers' base models do
+    _keys_to_ignore_on_load_unexpected = [r"^lm_head\."]
+
     def __init__(self, config: C2SERConfig):
         super().__init__(config)
-        self.audio_tower = C2SERWhisperEncoder(config.audio_config)
-        self.acoustic_tower = Emotion2VecSModel(config.acoustic_config)
-        self.downsampler = C2SERDownsampler(config)
-        self.link = C2SERLink(config.link_config)
-        self.projector = nn.Linear(config.link_config.hidden_size, config.text_config.hidden_size)
-        # learned speech-BOS (row 0) and speech-EOS (row 1) around each speech block (docs/fidelity.md#sequence-layout)
-        self.speech_boundary = nn.Embedding(2, config.text_config.hidden_size)
+        # the fp32 modules are created in fp32 whatever dtype the model is built in (`_from_config(dtype=...)` sets
+        # the default dtype), not only converted when loaded (docs/fidelity.md#precision)
+        with local_torch_dtype(torch.float32):
+            self.audio_tower = C2SERWhisperEncoder(config.audio_config)
+            self.acoustic_tower = Emotion2VecSModel(config.acoustic_config)
+            self.downsampler = C2SERDownsampler(config)
+            self.link = C2SERLink(config.link_config)
+            self.projector = nn.Linear(config.link_config.hidden_size, config.text_config.hidden_size)
+            # learned speech-BOS (row 0) and speech-EOS (row 1) around each speech block
+            # (docs/fidelity.md#sequence-layout)
+            self.speech_boundary = nn.Embedding(2, config.text_config.hidden_size)
         self.language_model = AutoModel.from_config(config.text_config)
         # a run-time choice, not saved: `C2SERForConditionalGeneration.set_encoder_precision`
         self.encoder_precision = "fp32"
@@ -169,6 +177,21 @@ class C2SERModel(C2SERPreTrainedModel):
         rows = [torch.cat([bos[None], speech[i, : n - 2].float(), eos[None]]) for i, n in enumerate(lengths.tolist())]
         return torch.cat(rows), lengths
 
+    def _closing_speech_rows(self, input_ids: torch.Tensor, inputs_embeds: torch.Tensor) -> torch.Tensor:
+        """Tokens run after a cache: the only speech placeholder they may hold is a prompt's last token, the closing
+        speech-EOS (a prompt whose cache stops one token short, as `generate` continues a cache it did not write). Its
+        row is the learned speech-EOS, the one speech row that does not depend on the audio, so no encoder runs."""
+        placeholders = input_ids == self.config.speech_token_id
+        if not placeholders.any():
+            return inputs_embeds
+        if bool(placeholders[:, :-1].any()):
+            raise ValueError(
+                "the cache holds part of a speech block: only a prompt's last token (the speech-EOS) may follow a "
+                "cache; run the whole prompt with its speech inputs, or continue from a cache of all but its last token"
+            )
+        eos = self.speech_boundary.weight[1].to(inputs_embeds.dtype)
+        return torch.where(placeholders[..., None].to(inputs_embeds.device), eos, inputs_embeds)
+
     def _speech_rows(self, input_features, feature_attention_mask, input_values, input_values_mask) -> torch.Tensor:
         """(batch, acoustic tokens + longest downsampled Whisper length, text hidden): encoders, link, projection."""
         encoded = self.audio_tower(input_features.to(self.audio_tower.conv1.weight.dtype), feature_attention_mask)
@@ -186,6 +209,7 @@ class C2SERModel(C2SERPreTrainedModel):
                           positions[None, :] < whisper_lengths[:, None]], dim=1)
         return self.projector(self.link(torch.cat([acoustic, whisper], dim=1), mask))
 
+    @can_return_tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -205,10 +229,15 @@ class C2SERModel(C2SERPreTrainedModel):
         input_features / feature_attention_mask: log-mel (batch, 80, frames) right-padded, and its frame mask.
         input_values / input_values_mask: 16 kHz waveforms for Emotion2Vec-S, right-padded, and their sample mask.
         Without `input_features` (decoding steps after the first), only text runs; the masks are then ignored.
+        The speech is merged on the first step only: once `cache` holds earlier tokens, it holds the speech, and
+        speech inputs given again (generation continued from a cache) are not encoded again.
         """
         if inputs_embeds is None:
             inputs_embeds = self.get_input_embeddings()(input_ids)
-        if input_features is not None:
+        if cache is not None and cache.get_seq_length() > 0:
+            if input_ids is not None:
+                inputs_embeds = self._closing_speech_rows(input_ids, inputs_embeds)
+        elif input_features is not None:
             if input_ids is None:
                 raise ValueError("speech inputs need input_ids: the placeholders mark where the speech goes")
             if input_values is None:
@@ -282,7 +311,25 @@ class C2SERForConditionalGeneration(C2SERPreTrainedModel, GenerationMixin, Conti
         models), else the generation config as it is. Repetition penalties count generated tokens only."""
         input_ids = inputs if inputs is not None else kwargs.get("input_ids")
         arguments = generation_arguments(self, input_ids, generation_config, logits_processor, decoding, kwargs)
+        self._expand_given_cache(input_ids, arguments)
         return super().generate(inputs, **arguments)
+
+    def _expand_given_cache(self, input_ids, arguments: dict) -> None:
+        """A cache of the prompts (`emotion_probabilities(..., cache=...)`'s prefill) given to a search that expands
+        each prompt into several rows (beams, returned sequences): its rows are repeated as `generate` repeats the
+        prompts' (transformers leaves a given cache as it is)."""
+        cache = arguments.get("cache", arguments.get("past_key_values"))
+        if cache is None or input_ids is None or cache.get_seq_length() == 0:
+            return
+        config = arguments["generation_config"] or self.generation_config
+
+        def setting(name):
+            return arguments.get(name) or getattr(config, name, None) or 1
+
+        rows = max(setting("num_beams"), setting("num_return_sequences"))
+        cached_rows = cache.layers[0].keys.shape[0]
+        if rows > 1 and cached_rows == input_ids.shape[0]:
+            cache.batch_repeat_interleave(rows)
 
     def set_encoder_precision(self, precision: str) -> None:
         """The arithmetic of the speech encoders, link and projection: "fp32" (the released model's, the default),
@@ -311,6 +358,7 @@ class C2SERForConditionalGeneration(C2SERPreTrainedModel, GenerationMixin, Conti
     def set_output_embeddings(self, value):
         self.lm_head = value
 
+    @can_return_tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,

@@ -289,3 +289,67 @@ def test_presets_choose_the_search_and_leave_lengths_and_explicit_arguments_alon
     assert by_config.shape[1] <= prompt_length + 5
     assert torch.equal(by_config, model.generate(**inputs, decoding="official", max_new_tokens=5))
     assert torch.equal(model.generate(**inputs, num_beams=1), model.generate(**inputs, decoding="greedy"))
+
+
+class EncoderCalls:
+    """Counts the calls of the two speech encoders of a C2SER model."""
+
+    def __init__(self, model):
+        self.count = 0
+        self.hooks = [tower.register_forward_hook(self._seen)
+                      for tower in (model.model.audio_tower, model.model.acoustic_tower)]
+
+    def _seen(self, *_):
+        self.count += 1
+
+    def remove(self):
+        for hook in self.hooks:
+            hook.remove()
+
+
+@pytest.fixture(scope="module")
+def continued(tester):
+    return tester.model(seed=2), tester.inputs([16000, 12000])
+
+
+GREEDY = {"num_beams": 1, "do_sample": False, "repetition_penalty": 1.0}
+
+
+def test_generation_continued_from_its_cache_equals_one_uninterrupted_generation(continued):
+    """As transformers' continue-from-cache test: 3 tokens, then 2 more from the returned cache with the same speech
+    inputs (merged on the first step only: the encoders do not run again), equal 5 tokens in one go."""
+    model, inputs = continued
+    with torch.no_grad():
+        whole = model.generate(**inputs, max_new_tokens=5, **GREEDY)
+        first = model.generate(**inputs, max_new_tokens=3, return_dict_in_generate=True, **GREEDY)
+        calls = EncoderCalls(model)
+        grown = torch.ones(first.sequences.shape[0], first.sequences.shape[1] - inputs["input_ids"].shape[1],
+                           dtype=inputs["attention_mask"].dtype)
+        again = model.generate(**{**inputs, "input_ids": first.sequences,
+                                  "attention_mask": torch.cat([inputs["attention_mask"], grown], dim=1)},
+                               past_key_values=first.cache, max_new_tokens=2, **GREEDY)
+        calls.remove()
+    assert torch.equal(again, whole), (again, whole)
+    assert calls.count == 0
+
+
+@pytest.mark.parametrize("search", [GREEDY, {"num_beams": 3, "do_sample": False}])
+def test_scores_and_an_answer_share_one_prefill(tester, continued, search):
+    """`emotion_probabilities(..., cache=...)` keeps its prefill; `generate` goes on from it: the encoders run once,
+    and the probabilities and the answer equal those computed apart."""
+    from transformers import DynamicCache
+
+    model, inputs = continued
+    candidates = tester.processor.emotion_candidates()
+    with torch.no_grad():
+        apart = model.emotion_probabilities(*candidates, **inputs), model.generate(**inputs, max_new_tokens=6,
+                                                                                    **search)
+        calls = EncoderCalls(model)
+        cache = DynamicCache(config=model.config.text_config)
+        probabilities = model.emotion_probabilities(*candidates, **inputs, cache=cache)
+        answer = model.generate(**inputs, cache=cache, max_new_tokens=6, **search)
+        calls.remove()
+    diff = (probabilities - apart[0]).abs().max().item()
+    print(f"emotion probabilities with the prefill kept vs without: max abs diff = {diff:.2e}")
+    assert calls.count == 2  # one call of each encoder
+    assert diff <= 1e-6 and torch.equal(answer, apart[1])
