@@ -85,7 +85,7 @@ def flops(model, processor, clips, trees: list[int]) -> tuple[float, float]:
         context = prompt + speech
         llm_flops += 2 * llm * (context + tree) + 2 * head * (1 + tree)
         llm_flops += 4 * text.num_hidden_layers * text.hidden_size * (context**2 / 2 + tree * (context + tree / 2))
-        acoustic_frames = len(clip) // 320 + acoustic.num_extra_tokens
+        acoustic_frames = len(clip) // acoustic.inputs_to_logits_ratio + acoustic.num_extra_tokens
         encoder_flops += (2 * whisper_layers * frames + 4 * audio.encoder_layers * audio.d_model * frames**2
                           + 2 * (80 * mel + audio.d_model * frames) * 3 * audio.d_model
                           + 2 * acoustic_layers * acoustic_frames

@@ -44,11 +44,11 @@ def encode_long(model, input_values: torch.Tensor, utterance_source: str | None,
     near a core's edge (README, extract-features). Utterance features come from the stitched frames (`mean`,
     `first_frames`) or from the windows' extra tokens averaged by core length (`extra_tokens`)."""
     config = model.config
-    hop, field = config.inputs_to_logits_ratio, config.receptive_field
+    hop = config.inputs_to_logits_ratio
     total = int(model._get_feat_extract_output_lengths(torch.tensor(input_values.shape[-1])))
     parts, extra = [], None
     for first, start, stop, last in window_bounds(total, window_frames, context_frames):
-        out = model(input_values[first * hop : (last - 1) * hop + field][None], utterance_source="mean")
+        out = model(input_values[first * hop : config.samples_for_frames(last)][None], utterance_source="mean")
         parts.append(out.last_hidden_state[0, start - first : stop - first])
         if out.extra_tokens is not None:
             weighted = out.extra_tokens * ((stop - start) / total)

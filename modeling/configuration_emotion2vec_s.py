@@ -4,6 +4,10 @@
 from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig
 
+from .emotion2vec_s_frames import (
+    CONV_KERNEL, CONV_STRIDE, frame_hop_samples, receptive_field_samples, samples_for_frames,
+)
+
 UTTERANCE_SOURCES = ("extra_tokens", "mean", "first_frames")
 CLASSIFIER_POOLINGS = ("mean", "extra_tokens")
 
@@ -68,8 +72,8 @@ class Emotion2VecSConfig(PreTrainedConfig):
     layer_norm_eps: float = 1e-5
     feat_extract_activation: str = "gelu"
     conv_dim: list[int] | tuple[int, ...] = (512, 512, 512, 512, 512, 512, 512)
-    conv_stride: list[int] | tuple[int, ...] = (5, 2, 2, 2, 2, 2, 2)
-    conv_kernel: list[int] | tuple[int, ...] = (10, 3, 3, 3, 3, 2, 2)
+    conv_stride: list[int] | tuple[int, ...] = CONV_STRIDE
+    conv_kernel: list[int] | tuple[int, ...] = CONV_KERNEL
     conv_bias: bool = False
     num_conv_pos_embeddings: int = 5
     conv_pos_kernel_size: int = 19
@@ -123,18 +127,17 @@ class Emotion2VecSConfig(PreTrainedConfig):
 
     @property
     def inputs_to_logits_ratio(self) -> int:
-        ratio = 1
-        for stride in self.conv_stride:
-            ratio *= stride
-        return ratio
+        """Samples between two output frames (the CNN's total stride)."""
+        return frame_hop_samples(self)
 
     @property
     def receptive_field(self) -> int:
-        """Samples one output frame sees: the fewest samples that give one frame (400 for the default CNN)."""
-        field = 1
-        for kernel, stride in zip(reversed(self.conv_kernel), reversed(self.conv_stride)):
-            field = (field - 1) * stride + kernel
-        return field
+        """Samples one output frame sees: the fewest samples that give one frame."""
+        return receptive_field_samples(self)
+
+    def samples_for_frames(self, frames: int) -> int:
+        """Fewest samples that give `frames` output frames (at least one)."""
+        return samples_for_frames(frames, self)
 
 
 __all__ = ["Emotion2VecSConfig"]

@@ -6,6 +6,7 @@ from transformers import BatchFeature, SequenceFeatureExtractor
 from transformers.utils import PaddingStrategy, TensorType
 
 from .audio_input import to_mono_16k_batch
+from .emotion2vec_s_frames import receptive_field_samples
 
 
 class Emotion2VecSFeatureExtractor(SequenceFeatureExtractor):
@@ -34,7 +35,7 @@ class Emotion2VecSFeatureExtractor(SequenceFeatureExtractor):
         padding_value=0.0,
         do_normalize=False,
         return_attention_mask=True,
-        min_samples=400,
+        min_samples=receptive_field_samples(),
         **kwargs,
     ):
         super().__init__(

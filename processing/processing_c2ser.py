@@ -6,6 +6,7 @@ import numpy as np
 from transformers import BatchFeature, ProcessorMixin, WhisperFeatureExtractor
 
 from .audio_input import AudioInputError, audio_items, to_mono_16k
+from .emotion2vec_s_frames import samples_for_frames
 from .emotion_parsing import EMOTIONS, parse_emotion
 from .emotion_scoring import ANSWER_LANGUAGES, answer_candidates
 from .feature_extraction_emotion2vec_s import Emotion2VecSFeatureExtractor
@@ -25,9 +26,6 @@ PROMPTS = {
 # the tokenizer's own eos is (chat tokenizers say <|im_end|>).
 END_OF_TEXT = "<|endoftext|>"
 IGNORE_INDEX = -100
-# Emotion2Vec-S's CNN: 400 samples give its first frame, each further frame takes 320 more. The released model's
-# acoustic tokens are its first `num_acoustic_tokens` frames, so audio must give at least that many.
-FIRST_FRAME_SAMPLES, FRAME_HOP_SAMPLES = 400, 320
 
 
 class C2SERProcessor(ProcessorMixin):
@@ -227,7 +225,8 @@ class C2SERProcessor(ProcessorMixin):
     @property
     def min_samples(self) -> int:
         """Shortest accepted audio at 16 kHz: enough for `num_acoustic_tokens` Emotion2Vec-S frames (3280, 0.2 s)."""
-        return FIRST_FRAME_SAMPLES + FRAME_HOP_SAMPLES * (max(self.num_acoustic_tokens, 1) - 1)
+        # the released model's acoustic tokens are Emotion2Vec-S's first frames, so audio must give that many
+        return samples_for_frames(self.num_acoustic_tokens)
 
     @property
     def max_samples(self) -> int:

@@ -10,6 +10,7 @@ import torch
 
 from ..batch_sizes import acoustic_bytes, auto_batch_size, c2ser_batch_size, free_device_bytes
 from ..inference import SAMPLE_RATE, run_inference
+from ..modeling.emotion2vec_s_frames import receptive_field_samples
 from ..option_error import option_error
 from ..predict import summarise
 from ..processing import EMOTIONS, normalize_emotion
@@ -158,7 +159,7 @@ class ClassifierRunner:
         for index, waveform in enumerate(waveforms):
             try:
                 samples.append(to_mono_16k(waveform, sampling_rate, name=f"audio[{index}]", target_rate=rate,
-                                           min_samples=400))
+                                           min_samples=receptive_field_samples(self.model.config)))
                 kept.append(index)
             except AudioInputError as error:
                 results[index] = {"error": str(error)}

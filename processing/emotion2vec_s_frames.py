@@ -1,0 +1,1 @@
+../modeling/emotion2vec_s_frames.py
