@@ -6,7 +6,7 @@ The same as one Python call: `c2ser_hf.evaluation.evaluate_model` (and `score_pr
 import os
 
 from ..evaluation.decoding import DECODINGS, MODES
-from . import arguments
+from . import arguments, evaluate_stability
 
 HELP = "score models on labelled speech datasets: WA, UA, macro-F1 per test set (resumable, data-parallel)"
 
@@ -54,11 +54,14 @@ def add_arguments(parser) -> None:
                              "confusion.png, per model eval_results.json; a rerun resumes the predictions in it")
     parser.add_argument("--overwrite", action="store_true",
                         help="discard earlier predictions in --out instead of resuming them")
+    evaluate_stability.add_arguments(parser)
 
 
 def run(args) -> int:
     from ..evaluation import evaluate_model, score_predictions
 
+    if args.stability is not None:
+        return evaluate_stability.run(args)
     if args.predictions:
         if args.model or args.dataset:
             raise ValueError("give --predictions alone, or --model and --dataset")
