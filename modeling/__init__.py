@@ -1,4 +1,5 @@
-"""Model classes (Hub files: they import only each other, torch, numpy and transformers). Imported on first use."""
+"""Model classes, imported on first use. The modules are Hub files: docs/architecture.md#hub-files says what they
+import."""
 
 from ..lazy_exports import lazy_exports
 

@@ -1,5 +1,5 @@
-"""Processors and feature extractors (Hub files: they import only each other, torch, numpy and transformers).
-Imported on first use."""
+"""Processors and feature extractors, imported on first use. The modules are Hub files: docs/architecture.md#hub-files
+says what they import."""
 
 from ..lazy_exports import lazy_exports
 
