@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 from ..batch_sizes import plan_batches
 from ..dataset_audio import row_waveform
 from ..extract_features import encode
+from ..modeling.emotion2vec_s_frames import receptive_field_samples
 from ..modeling.modeling_emotion2vec_s import Emotion2VecSModel
 from ..processing.audio_input import AudioInputError
 
@@ -81,7 +82,7 @@ def cache_features(model, extractor, rows, cache: FeatureCache, batch_size: int 
     report = CacheReport()
     todo = [index for index, clip_id in enumerate(rows["id"]) if clip_id not in cache]
     report.reused = len(rows) - len(todo)
-    min_samples = getattr(extractor, "min_samples", 400)
+    min_samples = getattr(extractor, "min_samples", None) or receptive_field_samples(model.config)
     with tqdm(total=len(todo), disable=not progress, unit="clip", desc="features") as bar:
         for start in range(0, len(todo), chunk):
             indices = todo[start : start + chunk]
