@@ -16,35 +16,60 @@ from ..modeling.light_checkpoint import (
     ADAPTER_PREFIX, LANGUAGE_MODEL_KEYS, merge_lora, write_adapter, write_model_files,
 )
 
-PEFT_PREFIX = "base_model.model."
 NO_BASE_MODEL = ("a model fine-tuned from a merged checkpoint has no base language model for a light save to refer "
                  "to: use save_format merged (or start from a light checkpoint)")
 
 
-def split_peft_state_dict(state_dict: dict, adapter_name: str = "default") -> tuple[dict, dict, set]:
-    """A peft C2SER's full state dict → (the C2SER state dict, with the trained copies of `modules_to_save` and the
-    language model's own weights; the LoRA adapter with its keys relative to the base causal LM, as peft saves it;
-    the keys of the fully trained modules)."""
-    weights, adapter, trained = {}, {}, set()
-    for key, tensor in state_dict.items():
-        key = key.removeprefix(PEFT_PREFIX)
-        if ".lora_" in key:
-            name = key.replace(f".{adapter_name}.", ".")
-            adapter[ADAPTER_PREFIX + name.removeprefix("model.language_model.")] = tensor
-        elif ".original_module." not in key:
-            name = key.replace(f".modules_to_save.{adapter_name}.", ".").replace(".base_layer.", ".")
-            weights[name] = tensor
-            if f".modules_to_save.{adapter_name}." in key:
-                trained.add(name)
+def split_peft_state_dict(state_dict: dict, peft_model) -> tuple[dict, dict, set]:
+    """The full state dict of `peft_model` (a peft C2SER) → (the C2SER state dict, with the trained copies of
+    `modules_to_save` and the language model's own weights; the LoRA adapter with its keys relative to the base causal
+    LM, as peft saves it; the keys of the fully trained modules).
+
+    peft's own API tells the parts apart (`get_peft_model_state_dict`, its wrapper classes), never its key names: the
+    C2SER keys are found by walking the model with each wrapper replaced by the module it stands for."""
+    from peft import get_peft_model_state_dict
+    from peft.tuners.tuners_utils import BaseTunerLayer
+    from peft.utils import ModulesToSaveWrapper
+
+    adapter_name = peft_model.active_adapter
+    key_of = {id(tensor): key for key, tensor in peft_model.state_dict(keep_vars=True).items()}
+    weights, trained = {}, set()
+
+    def visit(module, prefix: str, is_trained: bool) -> None:
+        if isinstance(module, ModulesToSaveWrapper):
+            module, is_trained = module.modules_to_save[adapter_name], True
+        elif isinstance(module, BaseTunerLayer):
+            module = module.get_base_layer()
+        for name, tensor in module.state_dict(keep_vars=True).items():
+            if "." not in name:  # the module's own tensors; its children's come from visiting them
+                weights[prefix + name] = state_dict[key_of[id(tensor)]]
+                if is_trained:
+                    trained.add(prefix + name)
+        for name, child in module.named_children():
+            visit(child, f"{prefix}{name}.", is_trained)
+
+    model = peft_model.get_base_model()
+    visit(model, "", False)
+    # peft's adapter state holds the LoRA weights and the trained modules' copies: the copies are the C2SER's
+    trained_tensors = {id(weights[key]) for key in trained}
+    language_model = _path_in(peft_model, model.model.language_model) + "."
+    adapter = {ADAPTER_PREFIX + key.removeprefix(language_model): tensor
+               for key, tensor in get_peft_model_state_dict(peft_model, state_dict, adapter_name).items()
+               if id(tensor) not in trained_tensors}
     return weights, adapter, trained
+
+
+def _path_in(root, module) -> str:
+    """The name of `module` inside `root`, as `named_modules` gives it."""
+    return next(name for name, candidate in root.named_modules() if candidate is module)
 
 
 def save_trained(state_dict: dict, peft_model, start, out, save_format: str, record: dict) -> None:
     """Write `out` (replacing an earlier save) from the full state dict of `peft_model`, trained from `start`
     (a `StartingPoint`); `record` (source, dataset, steps, recipe) is appended to the starting model's history."""
-    weights, adapter, trained_keys = split_peft_state_dict(state_dict)
+    weights, adapter, trained_keys = split_peft_state_dict(state_dict, peft_model)
     config = copy.deepcopy(peft_model.get_base_model().config)
-    lora = peft_model.peft_config["default"]
+    lora = peft_model.peft_config[peft_model.active_adapter]
     llm_dtype = weights["lm_head.weight"].dtype
     with atomic_output_dir(out, overwrite=True) as staging:
         if save_format == "light":
