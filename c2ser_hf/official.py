@@ -7,6 +7,7 @@ from pathlib import Path
 from huggingface_hub import constants, hf_hub_download
 
 from .convert_c2ser import DEFAULT_BASE_MODEL, convert_c2ser
+from .hub import HubError, hub_errors
 
 C2SER_REPO, C2SER_FILE = "ASLP-lab/C2SER-LLM", "C2SER_llm.pt"
 EMOTION2VEC_REPO, EMOTION2VEC_FILE = "ASLP-lab/Emotion2Vec-S", "checkpoint.pt"
@@ -20,7 +21,18 @@ def _resolve(repo_or_dir: str | os.PathLike, filename: str, cache_dir) -> Path:
         if not path.is_file():
             raise FileNotFoundError(f"{repo_or_dir}: has no {filename}")
         return path
-    return Path(hf_hub_download(str(repo_or_dir), filename, cache_dir=cache_dir))
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:  # the cache first: no network call, so no wait, when the file is there
+        return Path(hf_hub_download(str(repo_or_dir), filename, cache_dir=cache_dir, local_files_only=True))
+    except LocalEntryNotFoundError:
+        pass
+    cache = cache_dir or constants.HF_HUB_CACHE
+    if constants.HF_HUB_OFFLINE:
+        raise HubError(f"{repo_or_dir}/{filename}: not in the cache {cache} and HF_HUB_OFFLINE is set; download it "
+                       "once online, or pass local folders laid out like the official repos")
+    with hub_errors(f"{repo_or_dir}/{filename} (not in the cache {cache})"):
+        return Path(hf_hub_download(str(repo_or_dir), filename, cache_dir=cache_dir))
 
 
 def from_official(

@@ -17,9 +17,18 @@ def run(args) -> int:
     from ..model_loading import resolve_model
 
     resolve_model(args.model, "c2ser", "push uploads C2SER model folders", local_only=True)
+    import sys
+    import warnings
+
     from ..hub import push_to_hub
 
-    url = push_to_hub(args.model, args.repo_id, private=args.private, token=args.token, endpoint=args.endpoint,
-                      space_id=args.space)
+    with warnings.catch_warnings(record=True) as left_out:
+        warnings.simplefilter("always")
+        try:
+            url = push_to_hub(args.model, args.repo_id, private=args.private, token=args.token,
+                              endpoint=args.endpoint, space_id=args.space)
+        finally:  # what was left out is said even when the upload then fails
+            for warning in left_out:
+                print(f"c2ser-hf push: warning: {warning.message}", file=sys.stderr)
     print(f"uploaded {args.model} to {args.repo_id}: {url}")
     return 0

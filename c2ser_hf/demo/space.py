@@ -9,6 +9,8 @@ from pathlib import Path
 import yaml
 from huggingface_hub import HfApi
 
+from ..hub import hub_errors
+
 from .examples import write_examples
 
 # What a Space needs of this checkout to install the package itself (spaces/requirements.txt names `./c2ser-hf`).
@@ -77,11 +79,12 @@ def push_space(
     space_dir = Path(space_dir) if space_dir is not None else default_space_dir()
     with tempfile.TemporaryDirectory() as staging:
         staged = stage_space(space_dir, staging, repo_id, model)
-        api = HfApi(endpoint=endpoint, token=token)
-        api.create_repo(repo_id, repo_type="space", space_sdk="gradio", space_hardware=hardware, private=private,
-                        exist_ok=True)
-        commit = api.upload_folder(repo_id=repo_id, repo_type="space", folder_path=staged,
-                                   commit_message="Upload the C2SER Space")
-    if model is not None:
-        api.add_space_variable(repo_id, SPACE_MODEL_VARIABLE, model)
+        with hub_errors(f"push-space {repo_id}"):
+            api = HfApi(endpoint=endpoint, token=token)
+            api.create_repo(repo_id, repo_type="space", space_sdk="gradio", space_hardware=hardware,
+                            private=private, exist_ok=True)
+            commit = api.upload_folder(repo_id=repo_id, repo_type="space", folder_path=staged,
+                                       commit_message="Upload the C2SER Space")
+            if model is not None:
+                api.add_space_variable(repo_id, SPACE_MODEL_VARIABLE, model)
     return commit.commit_url
