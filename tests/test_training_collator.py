@@ -8,8 +8,8 @@ import pytest
 import soundfile as sf
 import torch
 
-from c2ser_hf.processing import C2SERProcessor
 from c2ser_hf.dataset_io import decode_audio
+from c2ser_hf.processing import C2SERProcessor
 from c2ser_hf.training.collator import AUDIO_KEYS, VARIANTS, CoTCollator
 
 TEXT_KEYS = ("input_ids", "attention_mask", "labels")
