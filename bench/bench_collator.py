@@ -73,8 +73,8 @@ def main():
     print(f"batches of {args.batch} clips of {args.seconds / 2:g}-{args.seconds:g} s, median of {args.repeats}")
     for kind, encoded in (("decoded", False), ("encoded", True)):
         rows = make_rows(args.batch, args.seconds, encoded)
-        times, results = timed({"today": lambda: collator(rows), "previous": lambda: previous_collator(processor, rows)},
-                               args.repeats)
+        paths = {"today": lambda: collator(rows), "previous": lambda: previous_collator(processor, rows)}
+        times, results = timed(paths, args.repeats)
         today, previous = flat(results["today"]), flat(results["previous"])
         same = list(today) == list(previous) and all(torch.equal(today[k], previous[k]) for k in today)
         ratio = times["today"] / times["previous"]
