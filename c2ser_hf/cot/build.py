@@ -330,6 +330,16 @@ def _card(report: BuildReport, stats: CorpusStats) -> str:
     return "\n".join(lines)
 
 
+def _check_transcripts(data, stats_split: str | None) -> None:
+    """Before any clip is measured: the levels' statistics need speaking rates, which need transcripts."""
+    chosen = stats_split or ("train" if "train" in data else None)
+    splits = [split for split in ([chosen] if chosen else list(data)) if split in data]
+    if splits and not any(isinstance(t, str) and t.strip() for split in splits for t in data[split]["text"]):
+        raise BuildError(f"split {', '.join(splits)}: no row has a transcript ('text'), so no speaking rate can be "
+                         "measured and the levels' statistics cannot be computed; give the stats of a corpus with "
+                         "transcripts (--stats FILE, stats= in Python)")
+
+
 def build_cot(
     source, out, *, stats=None, describer=None, pitch: str = "praat", pitch_options: dict | None = None,
     num_proc: int = 1, shard_size: int = 256, retries: int = 2, seed: int = 0, split: str | None = None,
@@ -352,6 +362,8 @@ def build_cot(
     labels = _labels(data)
     if isinstance(stats, (str, os.PathLike)):
         stats = CorpusStats.load(stats)
+    if stats is None:
+        _check_transcripts(data, stats_split)
     work = out.with_name(out.name + ".work")
     job_description = {
         "input": {s: {"fingerprint": d._fingerprint, "rows": len(d)} for s, d in data.items()},
