@@ -10,18 +10,31 @@ the old folder is replaced.
 Work happens in `.<name>.<pid>.partial` beside the output. The finished folder takes the output's place by renames
 (the old one first moves to `.<name>.<pid>.replaced`), so a crash leaves either the old or the new output. A staging
 or replaced folder whose process no longer runs (SIGKILL, power loss) is removed by the next write of that output.
+
+Results folders (`evaluate`, `probe`, `predict --dataset`; for training runs too) are written in place and resumed,
+so they follow these rules instead, one function each:
+- `hold_lock`: one writer at a time, by an OS lock (`fcntl.flock`) on `LOCK` in the folder, which the kernel drops
+  when its process ends, SIGKILL included: no lock is ever stale. A second run is refused naming the holder's pid.
+- `open_results_folder`: the folder is ours (its `MARKER` lists every file a run may write there, and the run it
+  holds); a rerun of the same run resumes, another run is refused unless `overwrite`, which deletes only the listed
+  files; a file at a name the run would write that the marker does not list is never replaced, `overwrite` or not.
+- `check_apart_from_inputs`: never inside, around or equal to an input (model or dataset folder).
+- `safe_name`: a config, split or model name used in a path is a plain name, never `..` or a path.
 """
 
 import contextlib
+import fcntl
 import json
 import os
 import re
 import shutil
 from pathlib import Path
 
-from .option_error import output_exists
+from .atomic_files import write_atomic
+from .option_error import option_error, output_exists
 
 MARKER = ".c2ser-hf-output.json"
+LOCK = ".c2ser-hf.lock"
 
 
 class UnsafeOutputError(ValueError):
@@ -135,3 +148,111 @@ def atomic_output_dir(out_dir, overwrite: bool = False, inputs=()):
     finally:
         if staging.exists():
             shutil.rmtree(staging)
+
+
+class FolderBusyError(UnsafeOutputError):
+    """Another live process holds the folder's run lock."""
+
+
+@contextlib.contextmanager
+def hold_lock(folder):
+    """Hold the exclusive run lock of `folder` (created if missing) for the block; refuse at once, naming the holder,
+    when another process holds it. The kernel releases it when the process dies, so a killed run leaves none."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "unknown"
+            raise FolderBusyError(f"{folder}: another run is writing it ({holder}); wait for it to end or use "
+                                  "another output folder") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} on {os.uname().nodename}\n".encode(), 0)
+        yield folder
+    finally:
+        os.close(fd)  # drops the lock
+
+
+def safe_name(value, what: str) -> str:
+    """`value` when it can name a folder or file (letters, digits, `_`, `-`, `.`, `+`, `=`; not `.` or `..`)."""
+    text = str(value)
+    if not re.fullmatch(r"[\w.+=-]+", text) or set(text) == {"."}:
+        raise UnsafeOutputError(f"{what} {text!r}: not a plain name (it is used in output paths); use letters, digits, "
+                                "'_', '-' or '.'")
+    return text
+
+
+def _read_marker(folder: Path):
+    try:
+        marker = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+        return marker if isinstance(marker, dict) and isinstance(marker.get("files"), list) else None
+    except (OSError, ValueError):
+        return None
+
+
+@contextlib.contextmanager
+def results_folder(out_dir, run: dict, files, overwrite: bool = False, inputs=()):
+    """Hold `out_dir` (see `hold_lock`) ready for `run`, a JSON-able description of what it writes there, writing
+    `files` (paths relative to it); yields the absolute path. Refused: a file, a link, the current folder or one
+    above it, a folder overlapping one of `inputs`, a non-empty folder without our marker, a name of `files` taken by
+    a file the marker does not list, and a folder of another run unless `overwrite` (which deletes the marker's
+    files, and only those). The marker then lists the earlier files and `files`."""
+    given, out = Path(out_dir), check_results_folder(out_dir, inputs)
+    with hold_lock(out):
+        _prepare_results(out, given, run, {Path(f).as_posix() for f in files}, overwrite)
+        yield out
+
+
+def check_results_folder(out_dir, inputs=()) -> Path:
+    """What `results_folder` refuses before it locks anything, for a check before any work; returns the absolute
+    path."""
+    given = Path(out_dir)
+    if given.is_symlink():
+        raise UnsafeOutputError(f"{given}: is a symbolic link; give a real folder path for the output")
+    out = given.resolve()
+    cwd = Path.cwd().resolve()
+    if out == cwd or out in cwd.parents:
+        raise UnsafeOutputError(f"{given}: is the current folder or one above it; the output needs a folder of its own")
+    check_apart_from_inputs(given, inputs)
+    if given.exists() and not given.is_dir():
+        raise UnsafeOutputError(f"{given}: exists and is not a folder; not writing into it")
+    _check_results_folder(out, given)  # before the lock file goes in, and again under the lock
+    if (out / LOCK).is_file():
+        with hold_lock(out):  # refused at once while another run holds it
+            pass
+    return out
+
+
+def _check_results_folder(out: Path, given: Path) -> tuple[dict | None, set[str]]:
+    """The folder's marker and files; refused when it holds files but no marker."""
+    if not out.is_dir():
+        return None, set()
+    marker, present = _read_marker(out), _written_files(out) - {LOCK}
+    if present and marker is None:
+        raise UnsafeOutputError(f"{given}: holds files c2ser-hf did not write (it has no readable {MARKER}); give "
+                                "an empty or new output folder")
+    return marker, present
+
+
+def _prepare_results(out: Path, given: Path, run: dict, files: set[str], overwrite: bool) -> None:
+    marker, present = _check_results_folder(out, given)
+    listed = set(marker["files"]) if marker else set()
+    run = json.loads(json.dumps(run))
+    if marker and marker.get("run") != run and not overwrite:
+        before = marker.get("run") if isinstance(marker.get("run"), dict) else {}
+        differs = sorted(key for key in set(run) | set(before) if run.get(key) != before.get(key))
+        raise option_error(FileExistsError, f"{given}: holds results of another run (it differs in "
+                           f"{', '.join(differs)}); use another output folder, or {{option}} to discard them",
+                           "overwrite=True", "--overwrite")
+    foreign = sorted(f for f in files if f in present and f not in listed)
+    if foreign:
+        raise UnsafeOutputError(f"{given}: not replacing {', '.join(foreign[:3])}: c2ser-hf did not write it (its "
+                                f"{MARKER} does not list it); move it away or use another output folder")
+    if overwrite:
+        for name in sorted(listed - {LOCK, MARKER}):
+            (out / name).unlink(missing_ok=True)
+        listed = set()
+    write_atomic(out / MARKER, json.dumps({"written_by": "c2ser-hf", "run": run, "files": sorted(listed | files)},
+                                          indent=1) + "\n")

@@ -2,12 +2,14 @@
 `OUT/predictions.jsonl`; resumable after a kill and data-parallel under torchrun / accelerate launch
 (`sharded.py`), from a dataset read whole or streamed (`dataset_input.py`)."""
 
+import contextlib
 import os
 from pathlib import Path
 
 from ..batch_sizes import c2ser_batch_size, padding_budget, plan_batches
+from ..dataset_io import audio_header
 from ..inference import SAMPLE_RATE, run_inference
-from ..output_folder import check_apart_from_inputs
+from ..output_folder import check_results_folder, results_folder
 from ..predict import summarise
 from . import sharded
 from .dataset_input import language_of, load_corpus, open_stream, run_decoded, stream_clips
@@ -55,7 +57,7 @@ def predict_dataset(
     if batch_size != "auto" and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
         raise ValueError(f"batch_size must be a positive int or 'auto', got {batch_size!r}")
     ranks, out = Ranks(), Path(out)
-    check_apart_from_inputs(out, [dataset])
+    check_results_folder(out, [dataset, model.name_or_path])  # before any data is read
     if streaming:
         stream, split = open_stream(dataset, config, split)
     else:
@@ -65,29 +67,33 @@ def predict_dataset(
            "scores": scores, "generate_kwargs": generate_kwargs if mode is not None else None,
            "answer_language": answer_language, "encoder_precision": model.model.encoder_precision,
            "dataset": os.fspath(dataset), "config": config, "split": split}
-    done = sharded.start(out, run, overwrite, ranks)
+    writer = contextlib.nullcontext(out) if ranks.rank else results_folder(
+        out, {"command": "predict --dataset"}, sharded.written_files(ranks.world), overwrite,
+        [dataset, model.name_or_path])
+    with writer:
+        done = sharded.start(out, run, overwrite, ranks)
 
-    def auto(longest_samples: int) -> int:
-        return ranks.smallest(c2ser_batch_size(model, processor, longest_samples,
-                                               generate_kwargs if mode is not None else None, scores))
+        def auto(longest_samples: int) -> int:
+            return ranks.smallest(c2ser_batch_size(model, processor, longest_samples,
+                                                   generate_kwargs if mode is not None else None, scores))
 
-    budget = padding_budget(model.device)
-    if streaming:
-        size = auto(processor.max_samples) if batch_size == "auto" else batch_size
-        batches, total = _stream_batches(stream_clips(stream, ranks, done), size, budget), None
-    else:
-        longest = int(max(corpus.durations, default=0.0) * SAMPLE_RATE)
-        size = auto(longest) if batch_size == "auto" else batch_size
-        plan = sharded.my_batches(corpus.batches(size, budget), corpus.ids, done, ranks)
-        batches = (corpus.clips(batch) for batch in plan)
-        total = sum(corpus.ids[i] not in done for batch in plan for i in batch)
+        budget = padding_budget(model.device)
+        if streaming:
+            size = auto(processor.max_samples) if batch_size == "auto" else batch_size
+            batches, total = _stream_batches(stream_clips(stream, ranks, done), size, budget), None
+        else:
+            longest = int(max(corpus.durations, default=0.0) * SAMPLE_RATE)
+            size = auto(longest) if batch_size == "auto" else batch_size
+            plan = sharded.my_batches(corpus.batches(size, budget), corpus.ids, done, ranks)
+            batches = (corpus.clips(batch) for batch in plan)
+            total = sum(corpus.ids[i] not in done for batch in plan for i in batch)
 
-    def work(clips):
-        return _records(model, processor, clips, mode, scores, answer_language, generate_kwargs)
+        def work(clips):
+            return _records(model, processor, clips, mode, scores, answer_language, generate_kwargs)
 
-    sharded.run_share(out, batches, work, done, ranks, total=total, desc=f"predict {Path(os.fspath(dataset)).name}",
-                      progress=progress, name=os.fspath(dataset))
-    records = sharded.finish(out, ranks)
+        sharded.run_share(out, batches, work, done, ranks, total=total,
+                          desc=f"predict {Path(os.fspath(dataset)).name}", progress=progress, name=os.fspath(dataset))
+        records = sharded.finish(out, ranks)
     ranks.close()
     if records is None:
         return None
@@ -124,11 +130,7 @@ def _stream_batches(clips, batch_size: int, max_padding: float):
 
 
 def _plan(clips, batch_size: int, max_padding: float):
-    durations = []
-    for clip in clips:
-        try:
-            durations.append(clip.load().metadata.duration_seconds_from_header or 0.0)
-        except Exception:  # reported with its reason when the clip is decoded
-            durations.append(0.0)
+    headers = [audio_header(clip.load(), clip.feature) for clip in clips]
+    durations = [getattr(header, "duration_seconds_from_header", None) or 0.0 for header in headers]
     for batch in plan_batches(durations, batch_size, max_padding):
         yield [clips[k] for k in batch]

@@ -8,6 +8,7 @@ either run, and no clip is ever written twice.
 """
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -64,12 +65,22 @@ def all_records(folder: Path) -> list[dict]:
     return [record for file in _prediction_files(folder) for record in read_predictions(file)]
 
 
+def written_files(world: int, outputs: tuple[str, ...] = ()) -> list[str]:
+    """The names a run over `world` processes may write in its folder (for the folder's marker)."""
+    ranks = [f"{PREDICTIONS}.rank{rank}" for rank in range(world)] if world > 1 else []
+    return [RUN_FILE, PREDICTIONS, *ranks, *outputs]
+
+
 def merge_shards(folder: Path) -> list[dict]:
     """Append the records of the per-rank files that predictions.jsonl lacks, then delete those files (a rerun after
-    a kill in between finds the records in both and keeps one)."""
+    a kill in between finds the records in both and keeps one). Each id counts once, the first record of it kept,
+    also in a file that two runs wrote at once before folders were locked."""
     main = folder / PREDICTIONS
-    records = read_predictions(main)
-    have = {record["id"] for record in records}
+    records, have = [], set()
+    for record in read_predictions(main):
+        if record["id"] not in have:
+            records.append(record)
+            have.add(record["id"])
     for shard in _prediction_files(folder)[1:]:
         new = [record for record in read_predictions(shard) if record["id"] not in have]
         append_predictions(main, new)
@@ -100,4 +111,7 @@ def _prepare_folder(folder: Path, run: dict, overwrite: bool, outputs: tuple[str
 
 
 def _prediction_files(folder: Path) -> list[Path]:
-    return [folder / PREDICTIONS] + sorted(folder.glob(f"{PREDICTIONS}.rank*"))
+    """predictions.jsonl and the rank files `predictions.jsonl.rank<N>`, and no other file that merely starts so."""
+    rank_file = re.compile(re.escape(PREDICTIONS) + r"\.rank\d+")
+    return [folder / PREDICTIONS] + sorted(p for p in folder.glob(f"{PREDICTIONS}.rank*")
+                                           if rank_file.fullmatch(p.name))

@@ -8,6 +8,7 @@ resumes where it stopped and a run over N processes (torchrun / accelerate launc
 the batches to its own file, rank 0 merges and scores) gives what one process gives.
 """
 
+import contextlib
 import json
 import os
 import time
@@ -20,7 +21,7 @@ from ..corpus import sharded
 from ..corpus.dataset_input import language_of, run_decoded
 from ..corpus.predictions_file import read_predictions
 from ..corpus.ranks import Ranks
-from ..output_folder import check_apart_from_inputs
+from ..output_folder import check_results_folder, results_folder, safe_name
 from ..processing import EMOTIONS
 from .data import load_eval_set, short_name
 from .judge import Judge
@@ -84,36 +85,47 @@ def evaluate_model(
     for value in _as_list(datasets):
         source, named = _source_and_config(value)
         wanted += [(source, config) for config in ([named] if named else _as_list(configs) or [None])]
-    check_apart_from_inputs(out, [source for source, _ in wanted])
+    for _, config in wanted:
+        if config is not None:
+            safe_name(config, "config")
+    safe_name(split, "split")
+    inputs = [source for source, _ in wanted] + [m for m in models if not _is_loaded(m)]
+    check_results_folder(out, inputs)  # before any data is read
     sets = ranks.rank0_first(lambda: [load_eval_set(d, c, split, label_column, label_map) for d, c in wanted])
-    reader = Judge(judge, judge_model, api_key, device=ranks.device(device)) if judge else None
-    entries, described = [], []
     names = [model[0].name_or_path or "model" if _is_loaded(model) else model for model in models]
-    for model, resolved, value, folder_name in zip(models, checked, names, _folder_names(names)):
-        if _is_loaded(model):
-            runner = runner_for(*model, mode, decoding, max_new_tokens, label_map)
-        else:
-            runner = load_runner(model, resolved, mode, decoding, max_new_tokens, label_map, ranks.device(device),
-                                 dtype, cache_dir, model_options)
-        model = {"model": value, "path": runner.model.name_or_path, "revision": model_revision(runner.model),
-                 "settings": runner.settings}
-        described.append(model)
-        for evalset in sets:
-            run = {**model, "model_name": folder_name, "setting": _setting(runner, decoding, reader),
-                   "dataset": evalset.source, "name": evalset.name, "config": evalset.config, "split": evalset.split,
-                   "label_column": label_column, "label_map": label_map, "judge": reader.identity if reader else None,
-                   "answer_language": answer_language}
-            folder = out / folder_name / _dataset_folder(evalset)
-            entries.append(_evaluate_one(runner, evalset, folder, run, reader, ranks, batch_size, overwrite, progress,
-                                         answer_language))
-    results = None
-    if ranks.rank == 0:
-        settings = {"mode": mode, "decoding": decoding, "max_new_tokens": max_new_tokens, "batch_size": batch_size,
-                    "split": split, "label_column": label_column, "judge": reader.identity if reader else None,
-                    "processes": ranks.world, "device": device, "answer_language": answer_language,
-                    "model_options": model_options}
-        results = _write_results(out, entries, described, settings, time.monotonic() - started)
-    ranks.barrier()
+    folder_names = _folder_names(names)
+    results_of = [f"{name}/{_dataset_folder(evalset)}" for name in folder_names for evalset in sets]
+    files = ["results.json", "results.md", *(f"{name}/eval_results.json" for name in folder_names),
+             *(f"{folder}/{name}" for folder in results_of
+               for name in sharded.written_files(ranks.world, outputs=(CONFUSION,)))]
+    with _writer(out, {"command": "evaluate", "results": results_of}, files, overwrite, inputs, ranks):
+        reader = Judge(judge, judge_model, api_key, device=ranks.device(device)) if judge else None
+        entries, described = [], []
+        for model, resolved, value, folder_name in zip(models, checked, names, folder_names):
+            if _is_loaded(model):
+                runner = runner_for(*model, mode, decoding, max_new_tokens, label_map)
+            else:
+                runner = load_runner(model, resolved, mode, decoding, max_new_tokens, label_map, ranks.device(device),
+                                     dtype, cache_dir, model_options)
+            model = {"model": value, "path": runner.model.name_or_path, "revision": model_revision(runner.model),
+                     "settings": runner.settings}
+            described.append(model)
+            for evalset in sets:
+                run = {**model, "model_name": folder_name, "setting": _setting(runner, decoding, reader),
+                       "dataset": evalset.source, "name": evalset.name, "config": evalset.config,
+                       "split": evalset.split, "label_column": label_column, "label_map": label_map,
+                       "judge": reader.identity if reader else None, "answer_language": answer_language}
+                folder = out / folder_name / _dataset_folder(evalset)
+                entries.append(_evaluate_one(runner, evalset, folder, run, reader, ranks, batch_size, overwrite,
+                                             progress, answer_language))
+        results = None
+        if ranks.rank == 0:
+            settings = {"mode": mode, "decoding": decoding, "max_new_tokens": max_new_tokens,
+                        "batch_size": batch_size, "split": split, "label_column": label_column,
+                        "judge": reader.identity if reader else None, "processes": ranks.world, "device": device,
+                        "answer_language": answer_language, "model_options": model_options}
+            results = _write_results(out, entries, described, settings, time.monotonic() - started)
+        ranks.barrier()
     ranks.close()
     return results if results is not None else json.loads((out / "results.json").read_text(encoding="utf-8"))
 
@@ -246,6 +258,14 @@ def _write_results(out: Path, entries: list[dict], models: list[dict], settings:
     return results
 
 
+def _writer(out: Path, run: dict, files: list[str], overwrite: bool, inputs: list, ranks):
+    """Rank 0 holds `out` as a results folder (`output_folder.results_folder`) for the whole run; the other ranks
+    write only their own rank files inside it, while rank 0 holds it."""
+    if ranks.rank != 0:
+        return contextlib.nullcontext(out)
+    return results_folder(out, run, files, overwrite, inputs)
+
+
 def _setting(runner, decoding: str, reader) -> str:
     """How the model was run, as table rows name it: "scores", "implicit, official", … or "classifier"."""
     kind = runner.settings
@@ -266,8 +286,9 @@ def _folder_names(values: list[str]) -> list[str]:
 
 
 def _dataset_folder(evalset) -> str:
-    return "-".join(part for part in (short_name(evalset.source).replace("/", "--"), evalset.config,
-                                      evalset.split) if part)
+    """"<dataset>-<config>-<split>", each part a plain name (`safe_name`): none of them can lead out of `out`."""
+    parts = (short_name(evalset.source).replace("/", "--"), evalset.config, evalset.split)
+    return "-".join(safe_name(part, "dataset name") for part in parts if part)
 
 
 def _source_and_config(value) -> tuple[str, str | None]:
