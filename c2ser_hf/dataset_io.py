@@ -82,6 +82,10 @@ def _load_saved(path: Path, source: str):
 
 def _check_source(source: str) -> None:
     """Refuse, before `datasets` is asked, a local path that does not exist and a Hub id while offline."""
+    from datasets.packaged_modules import _PACKAGED_DATASETS_MODULES
+
+    if source in _PACKAGED_DATASETS_MODULES:  # "audiofolder", "parquet", ...: local files through data_dir / files
+        return
     if os.path.exists(source):
         if not os.path.isdir(source):
             raise DatasetInputError(f"dataset {source}: is a file, not a dataset folder")
@@ -266,12 +270,12 @@ def readable_rows(dataset, source: str, column: str = "audio", max_bad_fraction:
     return (dataset.select(kept) if bad else dataset), bad
 
 
-def row_name(row: dict, index: int | None = None) -> str:
-    """How a row is named in messages: its `id` column when it has one, with its row number when known."""
-    has_id = isinstance(row, dict) and row.get("id") is not None
-    if index is None:
-        return f"row {row['id']!r}" if has_id else "a row without an id column"
-    return f"row {index} (id {row['id']!r})" if has_id else f"row {index}"
+def row_name(row: dict, index: int | None = None, position: int | None = None) -> str:
+    """How a row is named in messages: its `id` column when it has one, with its row number `index` when known;
+    without an id, its row number, else its `position` in a batch."""
+    if isinstance(row, dict) and row.get("id") is not None:
+        return f"row {row['id']!r}" if index is None else f"row {index} (id {row['id']!r})"
+    return f"row {index}" if index is not None else f"batch item {position} (the dataset has no id column)"
 
 
 __all__ = [

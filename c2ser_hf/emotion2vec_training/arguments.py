@@ -28,6 +28,8 @@ class Emotion2VecPretrainingArguments:
     )
     streaming: bool = field(default=False, metadata={"help": "stream the corpora (needs max_steps)"})
     max_seconds: float = field(default=20.0, metadata={"help": "crop longer clips to this length (0: never)"})
+    max_bad_fraction: float = field(default=0.01, metadata={
+        "help": "share of a corpus's clips that cannot be decoded left out, each named, before the run stops"})
     normalize_waveform: bool | None = field(
         default=None,
         metadata={"help": "waveform layer norm (emotion2vec trains with it); default: the model folder's feature "

@@ -10,7 +10,7 @@ import zlib
 import numpy as np
 import torch
 
-from ..dataset_audio import row_waveform
+from ..dataset_io import decode_audio, lazy_audio, open_dataset, readable_rows, row_name
 from ..modeling.modeling_emotion2vec_s_pretraining import UNLABELLED
 from ..processing.audio_input import AudioInputError
 from ..processing.emotion_parsing import EMOTIONS
@@ -18,6 +18,7 @@ from ..processing.emotion_parsing import EMOTIONS
 logger = logging.getLogger(__name__)
 
 LOAD_KEYS = ("path", "name", "split", "data_dir", "data_files", "revision")
+SAMPLING_RATE = 16000
 
 
 def emotion_index(value, names: list[str] | None, source: str) -> int:
@@ -30,8 +31,10 @@ def emotion_index(value, names: list[str] | None, source: str) -> int:
     return EMOTIONS.index(name)
 
 
-def load_dataset_entry(entry: dict, streaming: bool = False):
-    """One recipe entry -> a dataset with columns `audio` (16 kHz) and `labels` (emotion index or -100).
+def load_dataset_entry(entry: dict, streaming: bool = False, max_bad_fraction: float = 0.01):
+    """One recipe entry -> a dataset with columns `audio` (16 kHz, read undecoded: the collator decodes each clip)
+    and `labels` (emotion index or -100). Clips that cannot be opened are left out, each named
+    (`dataset_io.readable_rows`; more than `max_bad_fraction` of them stops the run).
 
     `label_column` (default `emotion` when the dataset has it) names the labels; `null` marks the corpus unlabelled.
     Other keys are `load_dataset` arguments (`path`, `name`, `split` (default train), `data_dir`, `data_files`)."""
@@ -42,13 +45,9 @@ def load_dataset_entry(entry: dict, streaming: bool = False):
     unknown = sorted(set(entry) - set(LOAD_KEYS) - {"label_column", "audio_column"})
     if unknown:
         raise ValueError(f"dataset entry {entry['path']!r}: unknown keys {unknown}")
-    source = entry["path"]
-    kwargs = {key: entry[key] for key in LOAD_KEYS if key in entry}
-    kwargs.setdefault("split", "train")
-    try:
-        dataset = datasets.load_dataset(**kwargs, streaming=streaming)
-    except (FileNotFoundError, ValueError, datasets.exceptions.DatasetNotFoundError) as error:
-        raise ValueError(f"dataset {source!r}: {' '.join(str(error).split())}") from error
+    source, split = entry["path"], entry.get("split", "train")
+    kwargs = {key: entry[key] for key in ("data_dir", "data_files", "revision") if key in entry}
+    dataset = open_dataset(source, entry.get("name"), split, streaming=streaming, **kwargs)[split]
     columns = dataset.column_names or list(dataset.features or {})
     audio_column = entry.get("audio_column", "audio")
     if audio_column not in columns:
@@ -59,7 +58,8 @@ def load_dataset_entry(entry: dict, streaming: bool = False):
     feature = (dataset.features or {}).get(label_column)
     names = getattr(feature, "names", None)
 
-    dataset = dataset.cast_column(audio_column, datasets.Audio(sampling_rate=16000))
+    dataset = lazy_audio(dataset.cast_column(audio_column, datasets.Audio(sampling_rate=SAMPLING_RATE)),
+                         audio_column)[0]
     if streaming:
         def relabel(row):
             return {"labels": emotion_index(row[label_column], names, source) if label_column else UNLABELLED}
@@ -71,6 +71,7 @@ def load_dataset_entry(entry: dict, streaming: bool = False):
             relabel, remove_columns=[label_column] if label_column else None, features=features
         )
     else:
+        dataset = readable_rows(dataset, f"{source!r}", audio_column, max_bad_fraction)[0]
         values = dataset[label_column] if label_column else [None] * len(dataset)
         labels = [emotion_index(value, names, source) for value in values]
         dataset = dataset.select_columns([audio_column]).add_column("labels", labels)
@@ -79,14 +80,15 @@ def load_dataset_entry(entry: dict, streaming: bool = False):
     return dataset
 
 
-def load_pretraining_dataset(entries: list[dict], streaming: bool = False, seed: int = 0):
+def load_pretraining_dataset(entries: list[dict], streaming: bool = False, seed: int = 0,
+                             max_bad_fraction: float = 0.01):
     """All recipe entries as one dataset: concatenated (the Trainer shuffles it), or, when streaming, interleaved
     (each clip once) and buffer-shuffled."""
     import datasets
 
     if not entries:
         raise ValueError("the recipe names no datasets")
-    parts = [load_dataset_entry(entry, streaming) for entry in entries]
+    parts = [load_dataset_entry(entry, streaming, max_bad_fraction) for entry in entries]
     if streaming:
         mixed = datasets.interleave_datasets(parts, stopping_strategy="all_exhausted_without_replacement", seed=seed)
         return mixed.shuffle(seed=seed, buffer_size=1000)
@@ -105,11 +107,19 @@ class PretrainingCollator:
         self.max_samples = None if not max_seconds else int(max_seconds * feature_extractor.sampling_rate)
         self.seed = seed
 
+    @property
+    def _audio(self):
+        """The corpora's `datasets.Audio` (16 kHz), which decodes the undecoded rows `load_dataset_entry` gives."""
+        import datasets
+
+        return datasets.Audio(sampling_rate=SAMPLING_RATE)
+
     def __call__(self, rows: list[dict]) -> dict:
         waveforms, labels, problems = [], [], []
         for number, row in enumerate(rows):
             try:
-                waveform = row_waveform(row["audio"], f"batch item {number}", self.feature_extractor.min_samples)
+                name = row_name(row, position=number)
+                waveform = decode_audio(row["audio"], name, self._audio, self.feature_extractor.min_samples)
             except AudioInputError as error:
                 problems.append(str(error))
                 logger.warning("left out of the batch: %s", error)

@@ -58,7 +58,8 @@ def pretrain(args: Emotion2VecPretrainingArguments, training_args) -> Path:
     if training_args.deepspeed and model.config.layerdrop > 0:
         raise ValueError("with DeepSpeed, set config_overrides: {layerdrop: 0}: LayerDrop makes the ranks skip "
                          "different blocks, which DeepSpeed's gradient reduction cannot take")
-    dataset = load_pretraining_dataset(args.datasets, streaming=args.streaming, seed=training_args.seed)
+    dataset = load_pretraining_dataset(args.datasets, streaming=args.streaming, seed=training_args.seed,
+                                       max_bad_fraction=args.max_bad_fraction)
     trainer = Emotion2VecPretrainer(
         model=model,
         args=training_args,

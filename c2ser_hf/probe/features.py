@@ -11,7 +11,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..batch_sizes import plan_batches
-from ..dataset_audio import row_waveform
+from ..dataset_io import MAX_BAD_FRACTION, DatasetInputError, decode_audio, lazy_audio
 from ..extract_features import encode
 from ..modeling.emotion2vec_s_frames import receptive_field_samples
 from ..modeling.modeling_emotion2vec_s import Emotion2VecSModel
@@ -76,10 +76,12 @@ class CacheReport:
 
 
 def cache_features(model, extractor, rows, cache: FeatureCache, batch_size: int = 8, chunk: int = 64,
-                   progress: bool = True) -> CacheReport:
+                   progress: bool = True, max_bad_fraction: float = MAX_BAD_FRACTION) -> CacheReport:
     """Features of every row (`id`, `audio`) not yet in `cache`; a clip that cannot be decoded is reported by id and
-    left out, the others go on."""
+    left out, the others go on, unless more than `max_bad_fraction` of the rows fail: then a `DatasetInputError`
+    names them."""
     report = CacheReport()
+    rows, audio = lazy_audio(rows)  # decoded below, per clip, so a broken one is named instead of ending the run
     todo = [index for index, clip_id in enumerate(rows["id"]) if clip_id not in cache]
     report.reused = len(rows) - len(todo)
     min_samples = getattr(extractor, "min_samples", None) or receptive_field_samples(model.config)
@@ -90,7 +92,7 @@ def cache_features(model, extractor, rows, cache: FeatureCache, batch_size: int 
             for index in indices:
                 clip_id = rows[index]["id"]
                 try:
-                    waveforms.append(row_waveform(rows[index]["audio"], f"clip {clip_id}", min_samples))
+                    waveforms.append(decode_audio(rows[index]["audio"], f"clip {clip_id}", audio, min_samples))
                     ids.append(clip_id)
                 except AudioInputError as error:
                     report.failed[clip_id] = str(error)
@@ -101,4 +103,8 @@ def cache_features(model, extractor, rows, cache: FeatureCache, batch_size: int 
             report.failed.update({ids[position]: f"clip {ids[position]}: {reason}"
                                   for position, reason in unencoded.items()})
             bar.update(len(indices))
+    if len(report.failed) > max_bad_fraction * len(rows):
+        shown = ", ".join(list(report.failed)[:20]) + (", …" if len(report.failed) > 20 else "")
+        raise DatasetInputError(f"{len(report.failed)} of {len(rows)} clips cannot be used, more than "
+                                f"{max_bad_fraction:.0%}: {shown} (first: {next(iter(report.failed.values()))})")
     return report

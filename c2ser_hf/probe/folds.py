@@ -2,17 +2,13 @@
 
 import numpy as np
 
+from ..dataset_io import config_names, open_dataset
 from ..processing.emotion_parsing import EMOTIONS
 
 
 def fold_names(dataset: str, folds: list[str] | None) -> list[str]:
     """`folds` as given (checked), else every `fold_<k>` config of the dataset, else its default config."""
-    import datasets
-
-    try:
-        configs = datasets.get_dataset_config_names(dataset)
-    except (FileNotFoundError, ValueError, datasets.exceptions.DatasetNotFoundError) as error:
-        raise ValueError(f"dataset {dataset!r}: {' '.join(str(error).split())[:300]}") from error
+    configs = config_names(dataset)
     if folds:
         unknown = [fold for fold in folds if fold not in configs]
         if unknown:
@@ -24,9 +20,7 @@ def fold_names(dataset: str, folds: list[str] | None) -> list[str]:
 
 def load_fold(dataset: str, fold: str, label_column: str = "emotion"):
     """{split: Dataset} of one fold with `id`, `audio` and `label_column`; it needs `train` and `test` splits."""
-    import datasets
-
-    splits = datasets.load_dataset(dataset, fold)
+    splits = open_dataset(dataset, fold)
     missing = [name for name in ("train", "test") if name not in splits]
     if missing:
         raise ValueError(f"dataset {dataset!r} config {fold!r} has no {missing} split (it has {list(splits)})")

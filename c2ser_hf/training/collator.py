@@ -38,7 +38,7 @@ class CoTCollator:
                                  f"{', '.join(self.columns.values())} (the output of build-cot)")
         waveforms, names, kept = [], [], []
         for index, row in enumerate(rows):
-            name = row_name(row)
+            name = row_name(row, position=index)
             try:
                 waveforms.append(decode_audio(row[self.columns["audio"]], name, self.audio_feature))
             except AudioInputError as error:  # a clip whose header read but whose audio does not: left out, named
