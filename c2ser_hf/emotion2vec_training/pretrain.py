@@ -8,11 +8,19 @@ from .arguments import Emotion2VecPretrainingArguments
 logger = logging.getLogger(__name__)
 
 
-def load_pretraining_model(args: Emotion2VecPretrainingArguments):
+def load_pretraining_model(args: Emotion2VecPretrainingArguments, seed: int = 42):  # TrainingArguments' default
     """(Emotion2VecSForPreTraining, its feature extractor): from `args.model` with `config_overrides` applied, or new
-    from `model_config`."""
-    from transformers import set_seed
+    from `model_config`. Every weight created new (a whole new model, or a decoder a converted folder lacks) is drawn
+    from `seed`, the run's seed: two runs of one recipe start from the same weights. The caller's random state is left
+    as it was."""
+    import torch
 
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return _load_pretraining_model(args)
+
+
+def _load_pretraining_model(args: Emotion2VecPretrainingArguments):
     from ..model_loading import resolve_model
     from ..modeling import Emotion2VecSConfig, Emotion2VecSForPreTraining
     from ..processing import Emotion2VecSFeatureExtractor
@@ -29,7 +37,6 @@ def load_pretraining_model(args: Emotion2VecPretrainingArguments):
             raise ValueError(f"{args.model}: cannot be loaded: {' '.join(str(error).split())[:300]}") from None
     else:
         config = Emotion2VecSConfig(**{**(args.model_config or {}), **args.config_overrides})
-        set_seed(0)  # the new model's initial weights do not depend on the run's seed
         model = Emotion2VecSForPreTraining(config)
         extractor = Emotion2VecSFeatureExtractor(do_normalize=True, min_samples=config.receptive_field)
     if args.normalize_waveform is not None:
@@ -54,7 +61,7 @@ def pretrain(args: Emotion2VecPretrainingArguments, training_args) -> Path:
                          "use ZeRO-2, which shards the optimizer state and gradients")
     # the collator reads the `audio` column, which the model's forward does not take
     training_args.remove_unused_columns = False
-    model, extractor = load_pretraining_model(args)
+    model, extractor = load_pretraining_model(args, training_args.seed)
     if training_args.deepspeed and model.config.layerdrop > 0:
         raise ValueError("with DeepSpeed, set config_overrides: {layerdrop: 0}: LayerDrop makes the ranks skip "
                          "different blocks, which DeepSpeed's gradient reduction cannot take")

@@ -5,6 +5,9 @@
 - A fresh C2SER assembled from pretrained parts, as stage 1 of the paper starts: the encoder of a Whisper checkpoint
   (`openai/whisper-medium`), an Emotion2Vec-S model, a causal language model and its tokenizer (`Qwen/Qwen2-7B`);
   the downsampler, link, projection and speech BOS/EOS are initialised fresh.
+
+Whatever is created new (a LoRA adapter, the connector parts) is drawn from the run's seed, so two runs of one command
+start from the same weights and a resumed run from the weights the interrupted one had.
 """
 
 import contextlib
@@ -26,6 +29,8 @@ from ..modeling.light_checkpoint import ADAPTER_CONFIG, ADAPTER_PREFIX, ADAPTER_
 from ..modeling.modeling_c2ser_whisper import C2SERWhisperEncoder
 from ..processing import C2SERProcessor
 
+# TrainingArguments' default seed, for a starting point loaded without training arguments
+DEFAULT_SEED = 42
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 # LoRA on these projections of the language model only (the audio encoders have q/k/v projections too)
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "down_proj")
@@ -75,9 +80,13 @@ def whole_models(training_args=None):
 
 def load_starting_point(args, training_args=None) -> StartingPoint:
     """The model to train (a peft model), its processor and where it came from, for `C2SERModelArguments` `args`.
-    Give `training_args` when they are already made (they may carry DeepSpeed settings)."""
-    with whole_models(training_args):
-        return _load_peft_start(args)
+    Give `training_args` when they are already made (they may carry DeepSpeed settings); their `seed` draws every new
+    parameter (`DEFAULT_SEED` without them)."""
+    seed = getattr(training_args, "seed", DEFAULT_SEED)
+    # the caller's random state is left as it was: the Trainer seeds its own draws (dropout, shuffling) itself
+    with whole_models(training_args), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return _load_peft_start(args, seed)
 
 
 def _check_names(args) -> None:
@@ -95,14 +104,14 @@ def _check_names(args) -> None:
                 resolve_model(base, None, "")
 
 
-def _load_peft_start(args) -> StartingPoint:
+def _load_peft_start(args, seed: int) -> StartingPoint:
     from peft import get_peft_model
 
     _check_names(args)
     dtype = DTYPES[args.dtype]
     if args.model_name_or_path is None:
         model, processor = assemble_c2ser(args.whisper, args.emotion2vec, args.language_model,
-                                          args.acoustic_token_source, dtype)
+                                          args.acoustic_token_source, dtype, seed)
         lora = lora_config(args.lora_target_modules, args.lora_r, args.lora_alpha, args.lora_dropout,
                            args.trained_modules)
         source = f"assembled from {args.whisper} (encoder), {args.emotion2vec} and {args.language_model}"
