@@ -47,8 +47,8 @@ def max_seconds_limit(max_seconds: float | None = None) -> float:
 def check_bounds(rate: int, seconds: float | None, name: str, max_seconds: float | None = None) -> None:
     """Refuse a declared `rate` outside MIN_RATE..MAX_RATE, or a duration over the limit (`max_seconds_limit`)."""
     if not MIN_RATE <= rate <= MAX_RATE:
-        raise AudioInputError(f"{name}: declares a sample rate of {rate:,} Hz, outside the {MIN_RATE:,}-{MAX_RATE:,} Hz "
-                              "accepted")
+        raise AudioInputError(f"{name}: declares a sample rate of {rate:,} Hz, outside the "
+                              f"{MIN_RATE:,}-{MAX_RATE:,} Hz accepted")
     limit = max_seconds_limit(max_seconds)
     if seconds is not None and seconds > limit:
         raise AudioInputError(f"{name}: lasts {seconds:,.1f} s, over the limit of {limit:g} s (max_seconds, or the "

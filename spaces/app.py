@@ -16,6 +16,7 @@ from c2ser_hf.demo import Analyzer, write_examples
 from c2ser_hf.demo.page import build_demo
 
 MODEL = os.environ.get("C2SER_MODEL", "official")
+MAX_FILE_SIZE = "20mb"  # two minutes of 44.1 kHz stereo WAV, the Space's audio limit, fit with room to spare
 
 try:
     examples = write_examples(Path(__file__).resolve().parent / "examples")
@@ -30,4 +31,4 @@ analyzer.warm_up()
 demo = build_demo(analyzer, MODEL, examples)
 
 if __name__ == "__main__":
-    demo.launch()
+    demo.launch(max_file_size=MAX_FILE_SIZE)

@@ -57,9 +57,9 @@ def start_holding(command, env, records, count=1, timeout=300):
 
 
 def test_the_lock_refuses_a_second_holder_naming_it_and_dies_with_its_process(tmp_path):
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom c2ser_hf.output_folder import hold_lock\n"
-                               f"with hold_lock({str(tmp_path)!r}):\n    print('held', flush=True)\n    time.sleep(600)"],
-                              stdout=subprocess.PIPE, text=True)
+    script = ("import time\nfrom c2ser_hf.output_folder import hold_lock\n"
+              f"with hold_lock({str(tmp_path)!r}):\n    print('held', flush=True)\n    time.sleep(600)")
+    holder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"
     with pytest.raises(FolderBusyError, match=f"another run is writing it \\(pid {holder.pid} on "):
         with hold_lock(tmp_path):

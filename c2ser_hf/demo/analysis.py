@@ -31,6 +31,10 @@ REFERENCE_SOURCE = "reference values for adult speech (the model ships no statis
 # The implicit answer is one short sentence; the label comes from the scores, the text is only reported.
 IMPLICIT_ANSWER_TOKENS = 32
 
+# One upload's share of the Space's single model slot: longer clips are refused from their header before decoding
+# (the command line's limit is an hour, `processing/audio_input.py`).
+SPACE_MAX_SECONDS = 120.0
+
 
 def load_stats(model: str, stats: str | os.PathLike | None = None) -> tuple[CorpusStats, str]:
     """(statistics, where they come from): the `stats` file when given, else the model's `acoustic_stats.json`
@@ -78,7 +82,8 @@ class Analyzer:
         if audio is None:
             raise AudioInputError("no audio: upload a file or record a clip first")
         try:
-            return to_mono_16k(audio, name=os.fspath(audio), min_samples=self.processor.min_samples)
+            return to_mono_16k(audio, name=os.fspath(audio), min_samples=self.processor.min_samples,
+                               max_seconds=SPACE_MAX_SECONDS)
         except AudioInputError as error:
             raise AudioInputError(str(error).replace(os.fspath(audio), Path(audio).name)) from None
 
