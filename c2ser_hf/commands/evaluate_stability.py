@@ -4,7 +4,7 @@
 import os
 
 from ..evaluation.decoding import MODES
-from ..evaluation.stability.variants import DEFAULT_FAMILIES, FAMILIES
+from ..evaluation.stability import DEFAULT_FAMILIES, FAMILIES
 from . import arguments
 
 

@@ -22,7 +22,8 @@ from ..data import load_eval_set
 from ..models import check_model, load_runner, model_revision, read_label_map, runner_for
 from .metrics import records_table, stability_metrics
 from .report import plot_stability, write_stability_outputs
-from .variants import DEFAULT_FAMILIES, apply_condition, load_paraphrases, prompt_for, seed_of, variants_for
+from . import DEFAULT_FAMILIES
+from .variants import apply_condition, load_paraphrases, prompt_for, seed_of, variants_for
 
 PLOT = "stability.png"
 
