@@ -8,6 +8,7 @@ all inputs are batched together, longest first, with the padding budget of the m
 import os
 
 import torch
+from transformers import DynamicCache
 
 from .batch_sizes import c2ser_batch_size, padding_budget, plan_batches
 from .processing import EMOTIONS
@@ -141,16 +142,22 @@ def _run_batch(model, processor, batch: list, mode, scores: bool, language, scor
         return {**processor.text_inputs(prompt, features).to(model.device), **features}
 
     found = [{"start": start / SAMPLE_RATE, "end": end / SAMPLE_RATE} for _, start, end, *_ in batch]
-    if mode is not None:
-        inputs = prompted(mode)
-        for window, answer in zip(found, processor.post_process(model.generate(**inputs, **generate_kwargs))):
-            window.update(answer)
+    # an answer to the scoring prompt goes on from the scores' prefill: the encoders and the prompt run once for both
+    shared = {"cache": DynamicCache(config=model.config.text_config)} if scores and mode == scoring_prompt else {}
+    answers, probabilities = [], []
     if scores:
-        implicit = inputs if mode == scoring_prompt else prompted(scoring_prompt)
+        implicit = prompted(scoring_prompt)
         candidates = processor.emotion_candidates(language)
-        probabilities = processor.label_scores(model.emotion_probabilities(*candidates, **implicit).float().cpu())
-        for window, item_scores in zip(found, probabilities):
-            window.update(scores=item_scores, emotion=max(item_scores, key=item_scores.get))
+        probabilities = processor.label_scores(
+            model.emotion_probabilities(*candidates, **implicit, **shared).float().cpu()
+        )
+    if mode is not None:
+        inputs = implicit if shared else prompted(mode)
+        answers = processor.post_process(model.generate(**inputs, **shared, **generate_kwargs))
+    for window, answer in zip(found, answers):
+        window.update(answer)
+    for window, item_scores in zip(found, probabilities):
+        window.update(scores=item_scores, emotion=max(item_scores, key=item_scores.get))
     return found
 
 

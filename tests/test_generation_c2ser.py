@@ -333,7 +333,7 @@ def test_generation_continued_from_its_cache_equals_one_uninterrupted_generation
     assert calls.count == 0
 
 
-@pytest.mark.parametrize("search", [GREEDY, {"num_beams": 3, "do_sample": False}])
+@pytest.mark.parametrize("search", [GREEDY, {"num_beams": 3, "do_sample": False}, {"decoding": "official"}])
 def test_scores_and_an_answer_share_one_prefill(tester, continued, search):
     """`emotion_probabilities(..., cache=...)` keeps its prefill; `generate` goes on from it: the encoders run once,
     and the probabilities and the answer equal those computed apart."""
@@ -353,3 +353,22 @@ def test_scores_and_an_answer_share_one_prefill(tester, continued, search):
     print(f"emotion probabilities with the prefill kept vs without: max abs diff = {diff:.2e}")
     assert calls.count == 2  # one call of each encoder
     assert diff <= 1e-6 and torch.equal(answer, apart[1])
+
+
+def test_run_inference_answers_from_the_scores_prefill(tester, continued):
+    """`run_inference(mode="implicit", scores=True)`: one prefill (each encoder once per batch) serves the scores and
+    the answer, which equal those of separate runs."""
+    from c2ser_hf.inference import run_inference
+
+    model, _ = continued
+    clips = tester.clips([16000, 12000])
+    calls = EncoderCalls(model)
+    both = run_inference(model, tester.processor, clips, mode="implicit", scores=True, max_new_tokens=4, **GREEDY)
+    calls.remove()
+    answers = run_inference(model, tester.processor, clips, mode="implicit", max_new_tokens=4, **GREEDY)
+    scores = run_inference(model, tester.processor, clips, mode=None, scores=True)
+    assert calls.count == 2
+    for joint, answer, score in zip(both, answers, scores):
+        (window,) = joint["windows"]
+        assert window["text"] == answer["windows"][0]["text"] and window["scores"] == score["windows"][0]["scores"]
+        assert window["emotion"] == score["windows"][0]["emotion"]
