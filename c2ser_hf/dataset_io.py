@@ -80,8 +80,9 @@ def _load_saved(path: Path, source: str):
                                 f"({_one_line(error)})") from None
 
 
-def _check_source(source: str) -> None:
-    """Refuse, before `datasets` is asked, a local path that does not exist and a Hub id while offline."""
+def check_source(source: str) -> None:
+    """Refuse, before `datasets` is asked (and before a run loads anything else), a local path that does not exist and
+    a Hub id while offline."""
     from datasets.packaged_modules import _PACKAGED_DATASETS_MODULES
 
     if source in _PACKAGED_DATASETS_MODULES:  # "audiofolder", "parquet", ...: local files through data_dir / files
@@ -117,7 +118,7 @@ def open_dataset(source, config: str | None = None, split: str | None = None, st
         data = source
     else:
         name = os.fspath(source)
-        _check_source(name)
+        check_source(name)
         if is_saved_folder(name):
             if config is not None:
                 raise DatasetInputError(f"dataset {name}: a save_to_disk folder has no configs (got {config!r})")
@@ -161,7 +162,7 @@ def config_names(source) -> list[str]:
     import datasets
 
     name = os.fspath(source)
-    _check_source(name)
+    check_source(name)
     if is_saved_folder(name):
         return []
     try:
@@ -279,6 +280,6 @@ def row_name(row: dict, index: int | None = None, position: int | None = None) -
 
 
 __all__ = [
-    "MAX_BAD_FRACTION", "DatasetInputError", "LOAD_KEYS", "audio_header", "config_names", "decode_audio",
-    "decode_samples", "is_saved_folder", "lazy_audio", "open_dataset", "readable_rows", "row_name",
+    "MAX_BAD_FRACTION", "DatasetInputError", "LOAD_KEYS", "audio_header", "check_source", "config_names",
+    "decode_audio", "decode_samples", "is_saved_folder", "lazy_audio", "open_dataset", "readable_rows", "row_name",
 ]

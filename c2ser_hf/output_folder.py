@@ -256,3 +256,26 @@ def _prepare_results(out: Path, given: Path, run: dict, files: set[str], overwri
         listed = set()
     write_atomic(out / MARKER, json.dumps({"written_by": "c2ser-hf", "run": run, "files": sorted(listed | files)},
                                           indent=1) + "\n")
+
+
+def listed_files(folder) -> list[str]:
+    """The files the marker of results folder `folder` lists ([] without a readable marker)."""
+    marker = _read_marker(Path(folder))
+    return list(marker["files"]) if marker else []
+
+
+def record_written(folder, paths) -> None:
+    """Add to the marker of results folder `folder`, held by this process, every file now at or under `paths`
+    (relative to it), so that an overwrite deletes them too: for runs whose files are named only as they are written
+    (a trainer's `checkpoint-N` folders)."""
+    folder = Path(folder)
+    marker = _read_marker(folder)
+    if marker is None:
+        raise UnsafeOutputError(f"{folder}: has no readable {MARKER}; it is not a results folder of this run")
+    found = set()
+    for path in paths:
+        target = folder / path
+        found |= {f"{Path(path).as_posix()}/{name}" for name in _written_files(target)} if target.is_dir() \
+            else {Path(path).as_posix()} if target.exists() else set()
+    write_atomic(folder / MARKER, json.dumps({**marker, "files": sorted(set(marker["files"]) | found)}, indent=1)
+                 + "\n")

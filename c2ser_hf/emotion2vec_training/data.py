@@ -31,10 +31,12 @@ def emotion_index(value, names: list[str] | None, source: str) -> int:
     return EMOTIONS.index(name)
 
 
-def load_dataset_entry(entry: dict, streaming: bool = False, max_bad_fraction: float = 0.01):
+def load_dataset_entry(entry: dict, streaming: bool = False, max_bad_fraction: float = 0.01,
+                       skipped: list | None = None):
     """One recipe entry -> a dataset with columns `audio` (16 kHz, read undecoded: the collator decodes each clip)
     and `labels` (emotion index or -100). Clips that cannot be opened are left out, each named
-    (`dataset_io.readable_rows`; more than `max_bad_fraction` of them stops the run).
+    (`dataset_io.readable_rows`; more than `max_bad_fraction` of them stops the run); their names are added to
+    `skipped` when given.
 
     `label_column` (default `emotion` when the dataset has it) names the labels; `null` marks the corpus unlabelled.
     Other keys are `load_dataset` arguments (`path`, `name`, `split` (default train), `data_dir`, `data_files`)."""
@@ -71,7 +73,9 @@ def load_dataset_entry(entry: dict, streaming: bool = False, max_bad_fraction: f
             relabel, remove_columns=[label_column] if label_column else None, features=features
         )
     else:
-        dataset = readable_rows(dataset, f"{source!r}", audio_column, max_bad_fraction)[0]
+        dataset, bad = readable_rows(dataset, f"{source!r}", audio_column, max_bad_fraction)
+        if skipped is not None:
+            skipped += bad
         values = dataset[label_column] if label_column else [None] * len(dataset)
         labels = [emotion_index(value, names, source) for value in values]
         dataset = dataset.select_columns([audio_column]).add_column("labels", labels)
@@ -81,14 +85,14 @@ def load_dataset_entry(entry: dict, streaming: bool = False, max_bad_fraction: f
 
 
 def load_pretraining_dataset(entries: list[dict], streaming: bool = False, seed: int = 0,
-                             max_bad_fraction: float = 0.01):
+                             max_bad_fraction: float = 0.01, skipped: list | None = None):
     """All recipe entries as one dataset: concatenated (the Trainer shuffles it), or, when streaming, interleaved
-    (each clip once) and buffer-shuffled."""
+    (each clip once) and buffer-shuffled. The rows left out as unreadable are added to `skipped` when given."""
     import datasets
 
     if not entries:
         raise ValueError("the recipe names no datasets")
-    parts = [load_dataset_entry(entry, streaming, max_bad_fraction) for entry in entries]
+    parts = [load_dataset_entry(entry, streaming, max_bad_fraction, skipped) for entry in entries]
     if streaming:
         mixed = datasets.interleave_datasets(parts, stopping_strategy="all_exhausted_without_replacement", seed=seed)
         return mixed.shuffle(seed=seed, buffer_size=1000)

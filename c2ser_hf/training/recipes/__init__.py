@@ -31,7 +31,13 @@ def recipe_parser():
 
     from ..arguments import C2SERDataArguments, C2SERModelArguments, C2SERTrainingConfig
 
-    return TrlParser((C2SERDataArguments, C2SERTrainingConfig, C2SERModelArguments))
+    parser = TrlParser((C2SERDataArguments, C2SERTrainingConfig, C2SERModelArguments))
+    parser.error = _refuse  # one line, as every bad input of the CLI (argparse prints its whole usage first)
+    return parser
+
+
+def _refuse(message: str):
+    raise ValueError(f"{message} (c2ser-hf train --list-fields lists every field)")
 
 
 def parse_recipe(argv: list[str] | None = None):
