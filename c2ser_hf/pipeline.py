@@ -1,8 +1,9 @@
 """The `speech-emotion-recognition` pipeline: `[{"label", "score"}]` for the seven emotions, plus an explanation.
 
-Built as transformers' pipelines are: `preprocess` decodes the audio, cuts it into ≤ 30 s windows and runs the processor
-on each (in DataLoader workers when asked), a collate function pads windows into batches (`batch_size`), `_forward`
-scores a batch (and generates its explanations), `postprocess` averages each input's windows and ranks the labels.
+Built as transformers' pipelines are: `preprocess` decodes the audio, cuts it into ≤ 30 s windows and runs the
+processor on each (in a DataLoader worker when asked), a collate function pads windows into batches (`batch_size`),
+`_forward` scores a batch (and generates its explanations), `postprocess` averages each input's windows and ranks the
+labels.
 """
 
 import torch

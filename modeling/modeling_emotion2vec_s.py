@@ -170,8 +170,8 @@ class Emotion2VecSEncoder(nn.Module):
         return hidden_states[:, n_extra:], extra, tuple(all_hidden) if all_hidden is not None else None
 
     def _recorded_frames(self, hidden_states: torch.Tensor, recorded: list) -> torch.Tensor:
-        """Append the frames of `hidden_states` (extra tokens removed) to `recorded` and return the sequence rebuilt from
-        them, so that each recorded state lies on the graph of the output (a gradient reaches it when retained)."""
+        """Append the frames of `hidden_states` (extra tokens removed) to `recorded` and return the sequence rebuilt
+        from them, so that each recorded state lies on the graph of the output (a gradient reaches it when retained)."""
         n_extra = self.config.num_extra_tokens
         frames = hidden_states[:, n_extra:]
         recorded.append(frames)
