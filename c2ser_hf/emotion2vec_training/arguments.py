@@ -1,11 +1,14 @@
 """The recipe of `pretrain-emotion2vec`: one YAML mapping holding the fields below and any
 `transformers.TrainingArguments` field, overridable field by field."""
 
+import dataclasses
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
+from ..divergence_guard import NONFINITE_HELP, check_nonfinite_action
 
 @dataclass
 class Emotion2VecPretrainingArguments:
@@ -38,6 +41,13 @@ class Emotion2VecPretrainingArguments:
     ema_decay: float = field(default=0.999, metadata={"help": "EMA teacher decay at step 0"})
     ema_end_decay: float = field(default=0.99999, metadata={"help": "EMA decay reached at ema_anneal_end_step"})
     ema_anneal_end_step: int = field(default=20000, metadata={"help": "optimizer steps of the linear decay ramp"})
+    on_nonfinite: str = field(default="stop", metadata={"help": NONFINITE_HELP})
+    overwrite_output_dir: bool = field(default=False, metadata={
+        "help": "start a new run in an output_dir holding another run of ours, deleting only that run's files (the "
+                "same run resumes without it)"})
+
+    def __post_init__(self):
+        check_nonfinite_action(self.on_nonfinite)
 
 
 def parse_recipe(path: str | Path, overrides: list[str] = ()):
@@ -58,6 +68,39 @@ def parse_recipe(path: str | Path, overrides: list[str] = ()):
         name, sep, text = override.partition("=")
         if not sep or not name:
             raise ValueError(f"--set {override!r}: expected FIELD=VALUE")
-        values[name.strip()] = yaml.safe_load(text)
-    parser = HfArgumentParser((Emotion2VecPretrainingArguments, TrainingArguments))
-    return parser.parse_dict(values, allow_extra_keys=False)
+        try:
+            values[name.strip()] = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            raise ValueError(f"--set {override!r}: the value is not valid YAML "
+                             f"({' '.join(str(error).split())})") from None
+    groups = (Emotion2VecPretrainingArguments, TrainingArguments)
+    _check_types(groups, values, path)
+    return HfArgumentParser(groups).parse_dict(values, allow_extra_keys=False)
+
+
+SCALARS = (bool, int, float, str)
+
+
+def _fits(value, kind) -> bool:
+    if isinstance(value, bool):  # a bool is an int to Python, not to a recipe
+        return kind is bool
+    return isinstance(value, kind) or (kind is float and isinstance(value, int))
+
+
+def _check_types(groups, values: dict, path) -> None:
+    """A field declared as a number, flag or text given a value of another kind is refused here, naming it: the
+    dataclasses take any value, and e.g. `max_steps: four` would fail only once the model and data are loaded."""
+    for group in groups:
+        hints = typing.get_type_hints(group)
+        for item in dataclasses.fields(group):
+            if item.name not in values:
+                continue
+            value, kinds = values[item.name], typing.get_args(hints[item.name]) or (hints[item.name],)
+            allowed = tuple(kind for kind in kinds if kind is not type(None))
+            if not allowed or not all(kind in SCALARS for kind in allowed):
+                continue  # lists, mappings, enums: their own checks
+            if value is None and type(None) in kinds:
+                continue
+            if not any(_fits(value, kind) for kind in allowed):
+                expected = " or ".join(kind.__name__ for kind in allowed)
+                raise ValueError(f"{path}: {item.name} must be {expected}, got {value!r}")

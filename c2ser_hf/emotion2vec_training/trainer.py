@@ -1,16 +1,20 @@
-"""The HF Trainer for Emotion2Vec-S pretraining: logs the three losses and keeps data2vec 2.0's weight-decay groups."""
+"""The HF Trainer for Emotion2Vec-S pretraining: logs the three losses, keeps data2vec 2.0's weight-decay groups and
+stops (or skips a step) where the loss or gradient norm is not finite."""
 
 import torch
 from transformers import Trainer
 
+from ..divergence_guard import DivergenceGuard
 from .ema import EMATeacherCallback
 
 LOSSES = ("frame_loss", "utterance_loss", "category_loss")
 
 
-class Emotion2VecPretrainer(Trainer):
+class Emotion2VecPretrainer(DivergenceGuard, Trainer):
     """`Trainer` that logs L_frm, L_utt and L_cate (means over the logging interval and the ranks) and the EMA
-    decay beside `loss`, and, like data2vec 2.0, exempts biases, 1-D tensors (norms) and the ALiBi scales from weight decay."""
+    decay beside `loss`, and, like data2vec 2.0, exempts biases, 1-D tensors (norms) and the ALiBi scales from weight
+    decay. `on_nonfinite` ("stop" or "skip"): what a step whose loss or gradient norm is not finite does
+    (`DivergenceGuard`)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

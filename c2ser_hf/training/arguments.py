@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from trl import ScriptArguments, SFTConfig
 
+from ..divergence_guard import NONFINITE_HELP, check_nonfinite_action
 from ..modeling.configuration_emotion2vec_s import UTTERANCE_SOURCES
 from .assembly import LORA_TARGETS, TRAINED_MODULES
 from .schedule import SCHEDULES, explicit_probability
@@ -91,6 +92,10 @@ class C2SERTrainingConfig(SFTConfig):
         default_factory=lambda: {"skip_prepare_dataset": True}, metadata={"help": "The collator prepares batches."})
     ddp_find_unused_parameters: bool | None = field(
         default=False, metadata={"help": "Every trained parameter is used in each step."})
+    overwrite_output_dir: bool = field(
+        default=False, metadata={"help": "Start a new run in an output_dir holding another run of ours, deleting only "
+                                         "that run's files (the same run resumes without it)."})
+    on_nonfinite: str = field(default="stop", metadata={"help": NONFINITE_HELP})
 
     def __post_init__(self):
         super().__post_init__()
@@ -99,3 +104,4 @@ class C2SERTrainingConfig(SFTConfig):
             raise ValueError(f"eval_mode must be one of {EVAL_MODES}, got {self.eval_mode!r}")
         if self.save_format not in SAVE_FORMATS:
             raise ValueError(f"save_format must be one of {SAVE_FORMATS}, got {self.save_format!r}")
+        check_nonfinite_action(self.on_nonfinite)

@@ -11,6 +11,7 @@ import os
 import numpy as np
 from trl import SFTTrainer
 
+from ..divergence_guard import DivergenceGuard, check_finite_weights
 from ..hub import push_to_hub
 from .assembly import StartingPoint, whole_models
 from .collator import CoTCollator, select_variant
@@ -20,13 +21,15 @@ from .schedule import choose_explicit, explicit_probability
 TRAINED_MODEL_FOLDER = "model"  # the final model, inside output_dir beside the checkpoints
 
 
-class C2SERTrainer(SFTTrainer):
+class C2SERTrainer(DivergenceGuard, SFTTrainer):
     """Trains a C2SER starting point (see `load_starting_point`) on a chain-of-thought dataset.
 
     `args` is a `C2SERTrainingConfig`. Logged each step: `cot/explicit_probability` (the schedule's value) and
     `cot/explicit_fraction` (the share of the step's micro-batches that were explicit); `cot_choices` keeps this
     process's choices as (step, micro-batch, explicit) for inspection. `save_model()` writes a C2SER model folder
     (light or merged, with its model card) and publishes it when `push_to_hub` is set; checkpoints stay peft's.
+    A step whose loss or gradient norm is not finite stops the run, or is skipped (`args.on_nonfinite`, see
+    `DivergenceGuard`).
     """
 
     def __init__(self, start: StartingPoint, args, train_dataset=None, eval_dataset=None, data_collator=None,
@@ -39,7 +42,7 @@ class C2SERTrainer(SFTTrainer):
         super().__init__(model=start.model, args=args, train_dataset=train_dataset, eval_dataset=eval_dataset,
                          data_collator=data_collator or CoTCollator(start.processor, audio_feature=(
                              getattr(train_dataset, "features", None) or {}).get("audio")),
-                         processing_class=start.processor, **kwargs)
+                         processing_class=start.processor, on_nonfinite=args.on_nonfinite, **kwargs)
 
     def get_batch_samples(self, epoch_iterator, num_batches, device):
         batches, _ = super().get_batch_samples(epoch_iterator, num_batches, device)
@@ -68,6 +71,7 @@ class C2SERTrainer(SFTTrainer):
             raise ValueError(f"{output_dir}: holds the checkpoints; save the model to a folder of its own")
         state_dict = self._full_state_dict()  # collective where the model is sharded
         if self.args.should_save:
+            check_finite_weights(state_dict, f"the trained model for {output_dir}")
             with whole_models(self.args):
                 save_trained(state_dict, self.accelerator.unwrap_model(self.model), self.start, output_dir,
                              self.args.save_format, self._training_record())
