@@ -106,7 +106,8 @@ def test_pretrain_refuses_folders_and_bad_settings_before_loading(inputs, tmp_pa
     monkeypatch.chdir(tmp_path)
     model, data = inputs / "e2v", inputs / "one_bad"
     refused(pretrain_argv(model, data, model), capsys, model, "overlaps the input")
-    refused(pretrain_argv(model, "corpora/missing", "run"), capsys, tmp_path, "dataset corpora/missing: no such local folder")
+    refused(pretrain_argv(model, "corpora/missing", "run"), capsys, tmp_path,
+            "dataset corpora/missing: no such local folder")
     refused(pretrain_argv(model, data, "run", "--set", "max_steps=four"), capsys, tmp_path,
             "max_steps must be int, got 'four'")
     refused(pretrain_argv(model, data, "run", "--set", "x=[unclosed"), capsys, tmp_path, "not valid YAML")
