@@ -394,7 +394,7 @@ class Emotion2VecSForPreTraining(Emotion2VecSPreTrainedModel):
         for layer, bias in zip(encoder.layers, biases):
             if self.training and config.layerdrop > 0 and torch.rand([]) < config.layerdrop:
                 continue
-            hidden = layer(hidden, attention_mask=bias)
+            hidden = layer(hidden, bias)  # an input, not a keyword: see Emotion2VecSEncoder.forward
         tokens = hidden[:, :extra] if extra > 0 else None
         return hidden[:, extra:], tokens, keep
 

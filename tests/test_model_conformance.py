@@ -98,6 +98,17 @@ def test_reentrant_checkpointing_gives_the_gradients_of_non_reentrant_emotion2ve
     _same_gradients(model, lambda m: m(x, labels=torch.tensor([1, 4])).loss, "Emotion2Vec-S classifier")
 
 
+def test_reentrant_checkpointing_gives_the_gradients_of_non_reentrant_emotion2vec_s_pretraining():
+    from c2ser_hf.modeling import Emotion2VecSForPreTraining
+    from test_modeling_emotion2vec_s_pretraining import tiny_config as pretraining_config
+
+    torch.manual_seed(0)
+    model = Emotion2VecSForPreTraining(pretraining_config())
+    model.reset_teacher()
+    x = torch.stack(waves(16000, 16000))
+    _same_gradients(model, lambda m: m(x).loss, "Emotion2Vec-S pretraining")
+
+
 def test_reentrant_checkpointing_gives_the_gradients_of_non_reentrant_c2ser(tester):
     model = tester.model(seed=1)
     inputs = tester.processor(tester.clips([16000, 12000]), targets=["happy", "sad"])
