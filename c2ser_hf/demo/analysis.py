@@ -5,6 +5,7 @@ used gives `{"error": one line}` and the other clips of a batch go on."""
 
 import math
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,15 @@ IMPLICIT_ANSWER_TOKENS = 32
 # One upload's share of the Space's single model slot: longer clips are refused from their header before decoding
 # (the command line's limit is an hour, `processing/audio_input.py`).
 SPACE_MAX_SECONDS = 120.0
+# Nobody speaks 30 characters a second (fast speech is about 20): a longer transcript is not the clip's, and would
+# make a speaking rate of thousands of phonemes per second (a 200 KB one gave 49,601) after a long phonemisation.
+TRANSCRIPT_CHARACTERS_PER_SECOND = 30
+MAX_TRANSCRIPT_CHARACTERS = int(TRANSCRIPT_CHARACTERS_PER_SECOND * SPACE_MAX_SECONDS)
+# A short clip still takes a short sentence ("Yes, absolutely." is 16 characters in half a second).
+TRANSCRIPT_SLACK_CHARACTERS = 20
+# Generation of one batch stops after this long (transformers' max_time), whatever the answer's length: with the
+# clip and transcript bounds it bounds the time a request holds the model slot.
+MAX_GENERATION_SECONDS = 30.0
 
 
 def load_stats(model: str, stats: str | os.PathLike | None = None) -> tuple[CorpusStats, str]:
@@ -77,27 +87,38 @@ class Analyzer:
         self._recognise([clip], mode="implicit", max_new_tokens=1, num_beams=1)
         self.meter([clip], ["warm up"], ["en"])
 
-    def _decode(self, audio) -> np.ndarray:
-        """A file (as Gradio hands it over) as 16 kHz mono; errors name the file, not the server's upload folder."""
+    def _decode(self, audio, transcript: str | None = None) -> np.ndarray:
+        """A file (as Gradio hands it over) as 16 kHz mono, its transcript within the bounds above; errors name the
+        file, not the server's upload folder."""
         if audio is None:
             raise AudioInputError("no audio: upload a file or record a clip first")
+        name = Path(audio).name
+        if transcript is not None and len(transcript) > MAX_TRANSCRIPT_CHARACTERS:  # before any work on it
+            raise AudioInputError(f"{name}: the transcript has {len(transcript):,} characters, over the limit of "
+                                  f"{MAX_TRANSCRIPT_CHARACTERS:,} ({SPACE_MAX_SECONDS:g} s of speech)")
         try:
-            return to_mono_16k(audio, name=os.fspath(audio), min_samples=self.processor.min_samples,
-                               max_seconds=SPACE_MAX_SECONDS)
+            clip = to_mono_16k(audio, min_samples=self.processor.min_samples, max_seconds=SPACE_MAX_SECONDS)
         except AudioInputError as error:
-            raise AudioInputError(str(error).replace(os.fspath(audio), Path(audio).name)) from None
+            raise AudioInputError(without_path(str(error), os.fspath(audio), name)) from None
+        seconds = len(clip) / SAMPLING_RATE
+        allowed = int(TRANSCRIPT_CHARACTERS_PER_SECOND * seconds) + TRANSCRIPT_SLACK_CHARACTERS
+        if transcript is not None and len(transcript) > allowed:
+            raise AudioInputError(f"{name}: the transcript has {len(transcript):,} characters, more than "
+                                  f"{seconds:.1f} s of speech holds (at most {allowed:,}); give the clip's own "
+                                  "transcript")
+        return clip
 
     def _recognise(self, waveforms: list, mode: str, scores: bool = False, **generate_kwargs) -> list[dict]:
         """The one call into the package's inference path (decode → windows → processor → scores/generate →
         labels)."""
         return predict(self.model, self.processor, waveforms, mode=mode, scores=scores, batch_size=self.batch_size,
-                       **generate_kwargs)
+                       max_time=MAX_GENERATION_SECONDS, **generate_kwargs)
 
-    def _decode_all(self, audios) -> tuple[list, dict]:
+    def _decode_all(self, audios, transcripts=None) -> tuple[list, dict]:
         waveforms, errors = [], {}
         for index, audio in enumerate(audios):
             try:
-                waveforms.append(self._decode(audio))
+                waveforms.append(self._decode(audio, transcripts[index] if transcripts else None))
             except AudioInputError as error:
                 errors[index] = str(error)
                 waveforms.append(None)
@@ -109,7 +130,7 @@ class Analyzer:
         speaking_rate, speech_duration_s), `levels` (Low/Medium/High), `reasons` (why a value is missing) and
         `pitch_contour` ({times, hz}, None where unvoiced); or `error`."""
         transcripts = [None] * len(audios) if transcripts is None else [t or None for t in transcripts]
-        waveforms, errors = self._decode_all(audios)
+        waveforms, errors = self._decode_all(audios, transcripts)
         good = [i for i in range(len(audios)) if i not in errors]
         results = [{"error": errors[i]} if i in errors else None for i in range(len(audios))]
         if not good:
@@ -121,6 +142,10 @@ class Analyzer:
                                       max_new_tokens=IMPLICIT_ANSWER_TOKENS)
         acoustics = self.meter(clips, [transcripts[i] for i in good])
         for index, clip, prediction, measured in zip(good, clips, predictions, acoustics):
+            if "error" in prediction:
+                results[index] = {"error": without_path(prediction["error"], os.fspath(audios[index]),
+                                                        Path(audios[index]).name)}
+                continue
             values = measured.as_dict()
             result = {
                 "emotion": prediction["emotion"],
@@ -150,5 +175,18 @@ class Analyzer:
         results = [{"error": errors[i]} if i in errors else None for i in range(len(audios))]
         if good:
             for index, answer in zip(good, self._recognise([audios[i] for i in good], mode="explicit")):
-                results[index] = {"emotion": answer["emotion"], "text": answer["text"]}
+                results[index] = ({"error": without_path(answer["error"], os.fspath(audios[index]),
+                                                         Path(audios[index]).name)} if "error" in answer
+                                  else {"emotion": answer["emotion"], "text": answer["text"]})
         return results
+
+
+def without_path(message: str, path: str, name: str) -> str:
+    """`message` with the server's `path` of an upload shown as its file `name`, also where the decoder's detail
+    was cut short inside the path (a word ending in "..." that begins the path)."""
+    message = message.replace(path, name)
+
+    def shortened(found: re.Match) -> str:
+        return f"{name}..." if path.startswith(found.group(1)) else found.group(0)
+
+    return re.sub(r"(\S+)\.\.\.", shortened, message)

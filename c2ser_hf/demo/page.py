@@ -6,7 +6,7 @@ import gradio as gr
 
 from ..processing import EMOTIONS
 from ..processing.audio_input import to_mono_16k
-from .analysis import Analyzer
+from .analysis import MAX_TRANSCRIPT_CHARACTERS, Analyzer
 from .figures import probability_table, timeline_figure, waveform_figure
 
 # One model on one GPU: its endpoints run one batch at a time, each batch up to MAX_BATCH requests.
@@ -77,7 +77,8 @@ def build_demo(analyzer: Analyzer, model_name: str, examples: list[list[str]] | 
         with gr.Row():
             with gr.Column(scale=2):
                 audio = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Speech", elem_id="audio")
-                transcript = gr.Textbox(label="Transcript (optional: the speaking rate needs it)", elem_id="transcript")
+                transcript = gr.Textbox(label="Transcript (optional: the speaking rate needs it)", elem_id="transcript",
+                                        max_length=MAX_TRANSCRIPT_CHARACTERS)
                 with gr.Row():
                     analyze_button = gr.Button("Recognise the emotion", variant="primary", elem_id="analyze")
                     explain_button = gr.Button("Explain (chain of thought)", elem_id="explain")
