@@ -33,6 +33,9 @@ class Emotion2VecPretrainingArguments:
     max_seconds: float = field(default=20.0, metadata={"help": "crop longer clips to this length (0: never)"})
     max_bad_fraction: float = field(default=0.01, metadata={
         "help": "share of a corpus's clips that cannot be decoded left out, each named, before the run stops"})
+    dither: float = field(default=2.0**-15, metadata={
+        "help": "std of the noise added to each training clip (one 16-bit step): digital silence otherwise makes "
+                "a new encoder's CNN gradients overflow (docs/emotion2vec-training.md#silence); 0: none"})
     normalize_waveform: bool | None = field(
         default=None,
         metadata={"help": "waveform layer norm (emotion2vec trains with it); default: the model folder's feature "

@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 
 LOAD_KEYS = ("path", "name", "split", "data_dir", "data_files", "revision")
 SAMPLING_RATE = 16000
+DITHER = 2.0**-15  # one step of 16-bit audio
 
 
 def emotion_index(value, names: list[str] | None, source: str) -> int:
@@ -103,13 +104,19 @@ def load_pretraining_dataset(entries: list[dict], streaming: bool = False, seed:
 class PretrainingCollator:
     """Rows (`audio`, `labels`) -> `input_values`, `attention_mask` (the model's feature extractor: padding and its
     waveform normalisation) and `labels`. Clips over `max_seconds` are cropped to a window whose start depends only
-    on the clip and `seed` (no random state is drawn here, so resumed runs see the same batches); clips that cannot
-    be decoded or are shorter than the extractor's minimum are left out with a warning."""
+    on the clip and `seed` (no random state is drawn here, so resumed runs see the same batches); every clip gets
+    Gaussian noise of standard deviation `dither` (default one 16-bit step), drawn from the clip and `seed` too;
+    clips that cannot be decoded or are shorter than the extractor's minimum are left out with a warning.
 
-    def __init__(self, feature_extractor, max_seconds: float | None = 20.0, seed: int = 0):
+    Why the dither (docs/emotion2vec-training.md#silence): digital silence, runs of exact zeros, makes the LayerNorm
+    of each CNN layer of a new encoder see a constant input, whose backward multiplies by 1/sqrt(eps) (316) per
+    layer; through 7 layers the gradient overflows and training diverges at its first step."""
+
+    def __init__(self, feature_extractor, max_seconds: float | None = 20.0, seed: int = 0, dither: float = DITHER):
         self.feature_extractor = feature_extractor
         self.max_samples = None if not max_seconds else int(max_seconds * feature_extractor.sampling_rate)
         self.seed = seed
+        self.dither = dither
 
     @property
     def _audio(self):
@@ -128,7 +135,7 @@ class PretrainingCollator:
                 problems.append(str(error))
                 logger.warning("left out of the batch: %s", error)
                 continue
-            waveforms.append(self._crop(waveform))
+            waveforms.append(self._dither(self._crop(waveform)))
             labels.append(int(row["labels"]))
         if not waveforms:
             raise ValueError(f"no usable clip in a batch: {'; '.join(problems)}")
@@ -147,3 +154,9 @@ class PretrainingCollator:
         key = zlib.crc32(waveform[: self.max_samples].tobytes(), self.seed)
         start = key % (len(waveform) - self.max_samples + 1)
         return waveform[start : start + self.max_samples]
+
+    def _dither(self, waveform: np.ndarray) -> np.ndarray:
+        if not self.dither:
+            return waveform
+        noise = np.random.default_rng(zlib.crc32(waveform.tobytes(), self.seed)).normal(0, self.dither, len(waveform))
+        return waveform + noise.astype(waveform.dtype)

@@ -78,7 +78,7 @@ def pretrain(args: Emotion2VecPretrainingArguments, training_args) -> Path:
             model=model,
             args=training_args,
             train_dataset=dataset,
-            data_collator=PretrainingCollator(extractor, args.max_seconds, seed=training_args.seed),
+            data_collator=PretrainingCollator(extractor, args.max_seconds, seed=training_args.seed, dither=args.dither),
             callbacks=[EMATeacherCallback(args.ema_decay, args.ema_end_decay, args.ema_anneal_end_step),
                        *([recorder] if recorder else [])],
             on_nonfinite=args.on_nonfinite,
