@@ -5,24 +5,13 @@ import argparse
 import json
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 
 from c2ser_hf.cli import build_parser
+from cli_runner import run_cli
 
 HEAVY = ("torch", "transformers", "datasets", "torchaudio", "torchcodec", "numpy", "soundfile", "librosa", "parselmouth")
-CONSOLE_SCRIPT = Path(sys.executable).parent / "c2ser-hf"
-
-
-def run_cli(*args, cwd=None, timeout=120):
-    """The installed console script, as a user runs it: no terminal on stdin, so a prompt would fail loudly."""
-    start = time.perf_counter()
-    result = subprocess.run([str(CONSOLE_SCRIPT), *map(str, args)], capture_output=True, text=True, cwd=cwd,
-                            stdin=subprocess.DEVNULL, timeout=timeout)
-    result.seconds = time.perf_counter() - start
-    return result
 
 
 def imported_by(code: str) -> set[str]:

@@ -1,7 +1,5 @@
 """`c2ser-hf convert emotion2vec` and `c2ser-hf extract-features`, run as a user runs them."""
 
-import shutil
-import subprocess
 
 import numpy as np
 import pytest
@@ -13,13 +11,8 @@ from c2ser_hf.processing import Emotion2VecSFeatureExtractor
 from c2ser_hf.processing.audio_input import to_mono_16k
 
 from audio_fixtures import speech, tone
+from cli_runner import run_cli
 from funasr_emotion2vec import build_funasr_model, save_fairseq, tiny_conf
-
-
-def run_cli(*args, cwd=None):
-    executable = shutil.which("c2ser-hf")
-    assert executable, "the c2ser-hf console script is not installed"
-    return subprocess.run([executable, *map(str, args)], capture_output=True, text=True, cwd=cwd)
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,5 @@
 """`c2ser-hf convert c2ser` on a synthetic checkpoint with the official key layout (tiny shapes, bf16)."""
 
-import shutil
 import subprocess
 
 import numpy as np
@@ -15,6 +14,7 @@ from c2ser_hf.convert_emotion2vec import ConversionError
 
 from funasr_emotion2vec import build_funasr_model, save_fairseq, tiny_conf
 from upstream_c2ser import build_upstream
+from cli_runner import cli_command
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +114,7 @@ def test_a_missing_tensor_is_named_alone(tmp_path, emotion2vec):
 def test_cli_convert_c2ser(tmp_path, emotion2vec):
     checkpoint, base_dir, _ = build_upstream(tmp_path, seed=1)
     result = subprocess.run(
-        [shutil.which("c2ser-hf"), "convert", "c2ser", "--checkpoint", str(checkpoint), "--emotion2vec",
+        [*cli_command("convert"), "c2ser", "--checkpoint", str(checkpoint), "--emotion2vec",
          str(emotion2vec), "--base-model", str(base_dir), "--out", str(tmp_path / "out"), "--merge-lora"],
         capture_output=True, text=True,
     )

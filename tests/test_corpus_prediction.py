@@ -18,6 +18,7 @@ from c2ser_hf.processing import EMOTIONS
 
 from corpus_trees import prepared_emo_emilia_with_tiny_model
 from killed_runs import append_partial_record, kill_after_records
+from cli_runner import cli_command
 
 SETTINGS = ["--scores-only", "--batch-size", "2"]
 
@@ -53,7 +54,7 @@ def test_records_of_every_clip(root, one):
 
 
 def test_two_processes_equal_one(root, one):
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "c2ser_hf.cli",
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", *cli_command(),
                "predict", "--model", str(root / "tiny"), "--dataset", str(root / "emo-emilia"), "--out",
                str(root / "two"), *SETTINGS]
     result = subprocess.run(command, env=environment(root), capture_output=True, text=True, timeout=300)
@@ -65,7 +66,7 @@ def test_two_processes_equal_one(root, one):
 
 def test_sigkill_then_rerun_gives_every_clip_once(root, one):
     out = root / "killed"
-    command = [sys.executable, "-m", "c2ser_hf.cli", "predict", "--model", str(root / "tiny"), "--dataset",
+    command = [*cli_command("predict"), "--model", str(root / "tiny"), "--dataset",
                str(root / "emo-emilia"), "--out", str(out), "--scores-only", "--batch-size", "1"]
     predictions = out / "predictions.jsonl"
     kill_after_records(command, environment(root), predictions)

@@ -3,7 +3,6 @@ phoneme counts checked by hand, espeak-ng monotonicity, and the `acoustics` CLI.
 
 import json
 import subprocess
-import sys
 
 import numpy as np
 import pyloudnorm
@@ -15,6 +14,7 @@ from c2ser_hf.cot import (
     AcousticMeter, PhonemizeError, count_phonemes, integrated_loudness, mean_pitch, pitch_estimator,
 )
 from c2ser_hf.cot.acoustics import measure_files
+from cli_runner import cli_command
 
 SR = 16000
 
@@ -158,7 +158,7 @@ def espeak_pitches(tmp_path_factory):
 
 def test_acoustics_cli_pitch_rises_with_espeak_pitch_in_english_and_mandarin(espeak_pitches):
     keys = list(espeak_pitches)
-    run = subprocess.run([sys.executable, "-m", "c2ser_hf.cli", "acoustics", *map(str, espeak_pitches.values()),
+    run = subprocess.run([*cli_command("acoustics"), *map(str, espeak_pitches.values()),
                           "--json"], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     measured = dict(zip(keys, (json.loads(line)["pitch_hz"] for line in run.stdout.splitlines())))
@@ -273,7 +273,7 @@ def test_acoustics_cli_json_and_per_file_errors(espeak_settings, tmp_path):
     texts = tmp_path / "texts.txt"
     texts.write_text(f"{SENTENCE}\n\n", encoding="utf-8")
     run = subprocess.run(
-        [sys.executable, "-m", "c2ser_hf.cli", "acoustics", str(good), str(good), "--texts", str(texts), "--json"],
+        [*cli_command("acoustics"), str(good), str(good), "--texts", str(texts), "--json"],
         capture_output=True, text=True,
     )
     assert run.returncode == 0, run.stderr
@@ -282,14 +282,14 @@ def test_acoustics_cli_json_and_per_file_errors(espeak_settings, tmp_path):
     assert second["speaking_rate"] is None and second["reasons"] == {"speaking_rate": "no transcript"}
     assert second["pitch_hz"] == first["pitch_hz"]
     run = subprocess.run(
-        [sys.executable, "-m", "c2ser_hf.cli", "acoustics", str(broken), str(good), "--text", SENTENCE, "--json"],
+        [*cli_command("acoustics"), str(broken), str(good), "--text", SENTENCE, "--json"],
         capture_output=True, text=True,
     )
     assert run.returncode == 1
     bad, fine = map(json.loads, run.stdout.splitlines())
     assert str(broken) in bad["error"] and fine["speaking_rate"] > 5
     run = subprocess.run(
-        [sys.executable, "-m", "c2ser_hf.cli", "acoustics", str(good), "--texts", str(texts), "--json"],
+        [*cli_command("acoustics"), str(good), "--texts", str(texts), "--json"],
         capture_output=True, text=True,
     )
     assert run.returncode == 2 and "2 lines for 1 audio files" in run.stderr

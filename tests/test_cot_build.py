@@ -5,16 +5,16 @@ import json
 import re
 import signal
 import subprocess
-import sys
 import time
 
 import datasets
 import pytest
 from transformers import Qwen2Config, Qwen2ForCausalLM
 
-from audio_fixtures import tone
+from audio_fixtures import speech, tone
 from c2ser_hf.cot import BuildError, CorpusStats, EndpointDescriber, TransformersDescriber, build_cot
 from c2ser_hf.tiny_tokenizer import build_tiny_qwen2_tokenizer
+from cli_runner import cli_command, run_cli
 from llm_endpoint_standin import LLMEndpointStandIn
 
 UTTERANCES = [
@@ -39,8 +39,7 @@ def corpus(tmp_path_factory):
     rows = []
     for i, (text, emotion, language, pitch, speed) in enumerate(UTTERANCES):
         path = folder / f"{i}.wav"
-        voice = ["-v", "cmn"] if language == "zh" else []
-        subprocess.run(["espeak-ng", *voice, "-w", str(path), "-p", str(pitch), "-s", str(speed), text], check=True)
+        speech(path, text, pitch=pitch, speed=speed, voice="cmn" if language == "zh" else None)
         rows.append({"audio": str(path), "text": text, "emotion": emotion, "id": f"utt{i}"})
     names = ["angry", "happy", "neutral", "sad", "surprised", "disgusted", "fearful"]
     features = datasets.Features({"audio": datasets.Audio(), "text": datasets.Value("string"),
@@ -54,11 +53,6 @@ def example_of(prompt):
     """The template description the prompt carries as its example: what a faithful LLM would write."""
     found = re.search(r"Here is an example: '(.*)' Ensure", prompt) or re.search(r"示例：“(.*)”请确保", prompt)
     return found.group(1)
-
-
-def run_cli(*args, **kwargs):
-    return subprocess.run([sys.executable, "-m", "c2ser_hf.cli", "build-cot", *map(str, args)],
-                          capture_output=True, text=True, **kwargs)
 
 
 def rows_of(folder):
@@ -132,7 +126,7 @@ def scripted_llm(prompt, temperature):
 def test_endpoint_descriptions_retries_and_fallbacks_are_counted(corpus, tmp_path):
     server = LLMEndpointStandIn(scripted_llm)
     try:
-        run = run_cli("--dataset", corpus, "--out", tmp_path / "out", "--llm-endpoint", server.url, "--retries", 2,
+        run = run_cli("build-cot", "--dataset", corpus, "--out", tmp_path / "out", "--llm-endpoint", server.url, "--retries", 2,
                       "--shard-size", 3)
     finally:
         server.close()
@@ -156,8 +150,8 @@ def test_interrupted_build_resumes_to_the_same_dataset(corpus, tmp_path):
         server.requests.clear()
         server.hold_after = 5
         process = subprocess.Popen(
-            [sys.executable, "-m", "c2ser_hf.cli", "build-cot", "--dataset", str(corpus), "--out",
-             str(tmp_path / "out"), "--llm-endpoint", server.url, "--shard-size", "2"],
+            cli_command("build-cot", "--dataset", corpus, "--out", tmp_path / "out", "--llm-endpoint", server.url,
+                        "--shard-size", 2),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )
         work = tmp_path / "out.work"
@@ -173,7 +167,7 @@ def test_interrupted_build_resumes_to_the_same_dataset(corpus, tmp_path):
             "descriptions/train-00000.parquet"]
         assert not [p for p in work.rglob("*") if p.name.endswith(".tmp")]
         server.release()
-        run = run_cli("--dataset", corpus, "--out", tmp_path / "out", "--llm-endpoint", server.url, "--shard-size", 2)
+        run = run_cli("build-cot", "--dataset", corpus, "--out", tmp_path / "out", "--llm-endpoint", server.url, "--shard-size", 2)
     finally:
         server.close()
     assert run.returncode == 0, run.stderr
@@ -233,7 +227,7 @@ def test_bad_inputs_name_the_row_or_column(corpus, tmp_path):
     (tmp_path / "e.work" / "job.json").write_text(json.dumps({"shard_size": 1}))
     with pytest.raises(BuildError, match="e.work holds an interrupted build of a different job"):
         build_cot(dataset.select([0, 1]), tmp_path / "e", progress=False)
-    run = run_cli("--dataset", tmp_path / "missing", "--out", tmp_path / "f")
+    run = run_cli("build-cot", "--dataset", tmp_path / "missing", "--out", tmp_path / "f")
     assert run.returncode != 0 and "missing" in run.stderr
 
 
@@ -242,14 +236,14 @@ def test_a_prepared_corpus_goes_straight_into_build_cot(tmp_path):
     from corpus_trees import emo_emilia
 
     prepare_data("emo-emilia", emo_emilia(tmp_path / "Emo-Emilia"), tmp_path / "emo-emilia")
-    run = run_cli("--dataset", tmp_path / "emo-emilia", "--config", "all", "--out", tmp_path / "cot")
+    run = run_cli("build-cot", "--dataset", tmp_path / "emo-emilia", "--config", "all", "--out", tmp_path / "cot")
     assert run.returncode == 0, run.stderr
     loaded = datasets.load_dataset(str(tmp_path / "cot"))["test"]
     assert len(loaded) == 14 and loaded["target_language"] == loaded["language"]
     names = loaded.features["emotion"].names
     assert [t.split("为")[-1] if t.startswith("这") else t for t in loaded["implicit_target"]][:2] == [
         {"anger": "生气", "happiness": "高兴"}.get(names[e], names[e]) for e in loaded["emotion"][:2]]
-    chinese = run_cli("--dataset", tmp_path / "emo-emilia", "--config", "zh", "--out", tmp_path / "zh")
+    chinese = run_cli("build-cot", "--dataset", tmp_path / "emo-emilia", "--config", "zh", "--out", tmp_path / "zh")
     assert chinese.returncode == 0, chinese.stderr
     zh = datasets.load_dataset(str(tmp_path / "zh"))["test"]
     assert len(zh) == 7 and set(zh["target_language"]) == {"zh"}

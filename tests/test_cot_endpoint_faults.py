@@ -4,7 +4,6 @@ deadline (times the attempts); the row keeps its template with the reason, the r
 fails every one of the first requests aborts the build, named."""
 
 import json
-import subprocess
 import time
 
 import datasets
@@ -13,6 +12,7 @@ import pytest
 from c2ser_hf.cli import main
 from c2ser_hf.cot import EndpointDescriber, build_cot
 from c2ser_hf.cot.describers import EndpointDown, RequestFailed
+from audio_fixtures import speech
 from llm_endpoint_standin import Fault, LLMEndpointStandIn, refused_url
 
 FAULTS = {"hang": "no complete answer within 0.5 s", "trickle": "no complete answer within 0.5 s",
@@ -47,7 +47,7 @@ def corpus(tmp_path_factory):
     folder = tmp_path_factory.mktemp("faults")
     rows = []
     for i, text in enumerate(TEXTS):
-        subprocess.run(["espeak-ng", "-w", str(folder / f"{i}.wav"), "-s", "220", text], check=True)
+        speech(folder / f"{i}.wav", text, speed=220)
         rows.append({"audio": str(folder / f"{i}.wav"), "text": text, "emotion": "neutral", "id": f"utt{i}"})
     datasets.Dataset.from_list(rows).cast_column("audio", datasets.Audio()).save_to_disk(str(folder / "dataset"))
     return folder / "dataset"

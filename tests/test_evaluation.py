@@ -25,6 +25,7 @@ from c2ser_hf.tiny_tokenizer import build_tiny_qwen2_tokenizer
 from corpus_trees import prepared_emo_emilia_with_tiny_model
 from killed_runs import append_partial_record, kill_after_records
 from llm_endpoint_standin import LLMEndpointStandIn
+from cli_runner import cli_command
 
 EMOTION2VEC_PLUS_LABELS = ["生气/angry", "厌恶/disgusted", "恐惧/fearful", "开心/happy", "中立/neutral", "其他/other",
                            "难过/sad", "吃惊/surprised", "<unk>"]
@@ -92,7 +93,7 @@ def test_writes_every_output(root, scores_run):
 
 def test_two_processes_equal_one(root, scores_run):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_DATASETS_CACHE": str(root / "datasets-cache")}
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "c2ser_hf.cli",
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", *cli_command(),
                "evaluate", "--model", str(root / "tiny"), "--dataset", str(root / "emo-emilia"),
                "--batch-size", "2", "--out", str(root / "two")]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
@@ -107,7 +108,7 @@ def test_two_processes_equal_one(root, scores_run):
 
 def test_sigkill_then_rerun_gives_the_same_results_scoring_no_clip_twice(root):
     settings = ["--mode", "implicit", "--decoding", "official", "--max-new-tokens", "40", "--batch-size", "2"]
-    command = [sys.executable, "-m", "c2ser_hf.cli", "evaluate", "--model", str(root / "tiny"), "--dataset",
+    command = [*cli_command("evaluate"), "--model", str(root / "tiny"), "--dataset",
                str(root / "emo-emilia"), "--out", str(root / "killed"), *settings]
     predictions = root / "killed" / "tiny" / "emo-emilia-all-test" / "predictions.jsonl"
     environment = {**os.environ, "OMP_NUM_THREADS": "1", "HF_DATASETS_CACHE": str(root / "datasets-cache")}

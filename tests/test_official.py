@@ -12,6 +12,7 @@ from c2ser_hf.official import from_official
 
 from funasr_emotion2vec import build_funasr_model, save_fairseq, tiny_conf
 from upstream_c2ser import build_upstream
+from cli_runner import cli_command
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
@@ -66,14 +67,13 @@ def test_missing_repo_file_is_named(tmp_path):
 
 def test_predict_with_the_official_model(hub_cache, tmp_path):
     import json
-    import shutil
     import subprocess
 
     from audio_fixtures import speech
 
     clip = speech(tmp_path / "clip.wav", "Oh no, not again.")
     result = subprocess.run(
-        [shutil.which("c2ser-hf"), "predict", str(clip), "--model", "official", "--cache-dir", str(hub_cache),
+        [*cli_command("predict"), str(clip), "--model", "official", "--cache-dir", str(hub_cache),
          "--json", "--scores", "--greedy", "--max-new-tokens", "3"],
         capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"},
     )

@@ -1,8 +1,6 @@
 """`c2ser-hf predict` and `c2ser_hf.predict.predict`: per-input results and errors, long audio in windows."""
 
 import json
-import shutil
-import subprocess
 
 import numpy as np
 import pytest
@@ -13,10 +11,7 @@ from c2ser_hf.processing import EMOTIONS
 from c2ser_hf.processing.audio_input import split_windows
 
 from audio_fixtures import speech, tone
-
-
-def run_cli(*args):
-    return subprocess.run([shutil.which("c2ser-hf"), *map(str, args)], capture_output=True, text=True)
+from cli_runner import run_cli
 
 
 @pytest.fixture(scope="module")

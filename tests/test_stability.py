@@ -22,6 +22,7 @@ from c2ser_hf.processing import EMOTIONS
 
 from corpus_trees import emo_emilia
 from killed_runs import append_partial_record, kill_after_records
+from cli_runner import cli_command
 
 
 @pytest.fixture(scope="module")
@@ -181,7 +182,7 @@ def test_audio_towers_that_output_zeros_never_move_with_the_recording_conditions
 
 
 def cli(root: Path, out: str) -> list[str]:
-    return ["-m", "c2ser_hf.cli", "evaluate", "--model", str(root / "tiny"), "--dataset",
+    return ["evaluate", "--model", str(root / "tiny"), "--dataset",
             f"{root / 'emo-emilia'}:zh", "--stability", "prompts", "--paraphrases", str(root / "two-prompts.json"),
             "--answer-language", "zh", "--batch-size", "2", "--out", str(root / out)]
 
@@ -201,17 +202,17 @@ def one_process(root):
 
     with one_thread(), pytest.MonkeyPatch.context() as patch:
         patch.setattr(datasets.config, "HF_DATASETS_CACHE", root / "datasets-cache")
-        assert main(["evaluate", *cli(root, "one")[3:]]) == 0
+        assert main(cli(root, "one")) == 0
     return json.loads((root / "one" / "results.json").read_text())["stability"]
 
 
 def test_sigkill_then_rerun_gives_the_same_results_scoring_no_pair_twice(root, one_process):
     predictions = root / "killed" / FOLDER / "predictions.jsonl"
-    kill_after_records([sys.executable, *cli(root, "killed")], environment(root), predictions, count=6)
+    kill_after_records(cli_command(*cli(root, "killed")), environment(root), predictions, count=6)
     before = predictions.read_text().splitlines()
     assert 6 <= len(before) < 21, f"{len(before)} of 21 (clip, variant) pairs were done when the run was killed"
     append_partial_record(predictions, b'{"id": "half')
-    result = subprocess.run([sys.executable, *cli(root, "killed")], env=environment(root), capture_output=True,
+    result = subprocess.run(cli_command(*cli(root, "killed")), env=environment(root), capture_output=True,
                             text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     after = predictions.read_text().splitlines()
@@ -223,7 +224,7 @@ def test_sigkill_then_rerun_gives_the_same_results_scoring_no_pair_twice(root, o
 
 
 def test_two_processes_equal_one(root, one_process):
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", *cli(root, "two")]
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", *cli_command(*cli(root, "two"))]
     result = subprocess.run(command, env=environment(root), capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     two = json.loads((root / "two" / "results.json").read_text())["stability"]

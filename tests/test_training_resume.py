@@ -5,17 +5,17 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import torch
 from safetensors.torch import load_file
+from cli_runner import cli_command
 
 STEPS = 8
 
 
 def command(out, cot_dataset, parts):
-    return [sys.executable, "-m", "c2ser_hf.cli", "train", "--config", "stage2_implicit", "--dataset_name", cot_dataset,
+    return [*cli_command("train"), "--config", "stage2_implicit", "--dataset_name", cot_dataset,
             "--output_dir", str(out), *[x for name, path in parts.items() for x in (f"--{name}", path)],
             "--use_cpu", "true", "--bf16", "false", "--dtype", "float32", "--gradient_checkpointing", "false",
             "--max_steps", str(STEPS), "--save_steps", "2", "--save_total_limit", "10", "--logging_steps", "1",

@@ -1,8 +1,8 @@
 """The speech the training tests learn from: espeak-ng clips in English and Mandarin, emotions in words and prosody."""
 
-import subprocess
-
 import datasets
+
+from audio_fixtures import speech
 
 # (text, emotion, language, espeak pitch, espeak speed): short clips, emotions coded in words and prosody
 UTTERANCES = [
@@ -24,9 +24,7 @@ def write_speech_dataset(root, repeats: int = 2):
     for copy in range(repeats):
         for i, (text, emotion, language, pitch, speed) in enumerate(UTTERANCES):
             path = root / f"{copy}-{i}.wav"
-            voice = ["-v", "cmn"] if language == "zh" else []
-            subprocess.run(["espeak-ng", *voice, "-w", str(path), "-p", str(pitch + 3 * copy), "-s", str(speed), text],
-                           check=True, capture_output=True)
+            speech(path, text, pitch=pitch + 3 * copy, speed=speed, voice="cmn" if language == "zh" else None)
             rows.append({"audio": str(path), "text": text, "emotion": emotion, "language": language,
                          "id": f"utt{copy}-{i}"})
     features = datasets.Features({"audio": datasets.Audio(), "text": datasets.Value("string"),
