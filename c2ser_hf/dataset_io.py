@@ -11,6 +11,7 @@ decoder raises there, where no caller can name the row or leave it out), so deco
 """
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -62,9 +63,9 @@ def is_saved_folder(source) -> bool:
     return (path / "dataset_dict.json").is_file() or (path / "state.json").is_file()
 
 
-def _load_saved(path: Path, source: str):
-    import datasets
-
+def _check_saved(path: Path, source: str) -> None:
+    """The JSON files of a `save_to_disk` folder read as datasets expects them, checked before datasets reads them
+    (it raises a TypeError on a state.json holding a list)."""
     if (path / "dataset_dict.json").is_file():
         splits = _read_json(path / "dataset_dict.json", source, dict).get("splits")
         if not isinstance(splits, list) or not all(isinstance(s, str) for s in splits):
@@ -73,6 +74,12 @@ def _load_saved(path: Path, source: str):
             _read_json(path / split / "state.json", f"{source} (split {split})", dict)
     else:
         _read_json(path / "state.json", source, dict)
+
+
+def _load_saved(path: Path, source: str):
+    import datasets
+
+    _check_saved(path, source)
     try:
         return datasets.load_from_disk(str(path))
     except Exception as error:  # datasets' own errors here are of many kinds: each becomes one line
@@ -81,8 +88,8 @@ def _load_saved(path: Path, source: str):
 
 
 def check_source(source: str) -> None:
-    """Refuse, before `datasets` is asked (and before a run loads anything else), a local path that does not exist and
-    a Hub id while offline."""
+    """Refuse, before `datasets` is asked (and before a run loads anything else), a local path that does not exist, a
+    `save_to_disk` folder whose JSON files are broken, and a Hub id while offline."""
     from datasets.packaged_modules import _PACKAGED_DATASETS_MODULES
 
     if source in _PACKAGED_DATASETS_MODULES:  # "audiofolder", "parquet", ...: local files through data_dir / files
@@ -90,6 +97,8 @@ def check_source(source: str) -> None:
     if os.path.exists(source):
         if not os.path.isdir(source):
             raise DatasetInputError(f"dataset {source}: is a file, not a dataset folder")
+        if is_saved_folder(source):
+            _check_saved(Path(source), source)
         return
     if _looks_like_path(source) or not source.strip():
         raise DatasetInputError(f"dataset {source}: no such folder")
@@ -237,12 +246,18 @@ def decode_audio(value, name: str, feature=None, min_samples: int = 0) -> np.nda
 MAX_BAD_FRACTION = 0.01
 
 
+def tolerated(rows: int, max_bad_fraction: float) -> int:
+    """How many of `rows` may be left out: the fraction rounded up, so one broken clip in a small corpus is skipped
+    (1 % of 40 rows tolerates one, of 1,000 rows ten) while a fraction of 0 tolerates none."""
+    return math.ceil(max_bad_fraction * rows - 1e-9)
+
+
 def readable_rows(dataset, source: str, column: str = "audio", max_bad_fraction: float = MAX_BAD_FRACTION,
                   progress: bool = False):
     """(`dataset` without the rows whose audio cannot be opened, read undecoded (`lazy_audio`), their names): each
     left-out row gets one warning naming it (its `id`, else its row number); more than `max_bad_fraction` of the
-    rows left out stops the run with a `DatasetInputError` naming them. Only headers are read, nothing is decoded,
-    so this costs one file open per row before any work starts."""
+    rows left out (`tolerated`) stops the run with a `DatasetInputError` naming them. Only headers are read, nothing
+    is decoded, so this costs one file open per row before any work starts."""
     import logging
 
     from tqdm.auto import tqdm
@@ -264,7 +279,7 @@ def readable_rows(dataset, source: str, column: str = "audio", max_bad_fraction:
             bad.append(name)
         else:
             kept.append(index)
-    if len(bad) > max_bad_fraction * len(dataset):
+    if len(bad) > tolerated(len(dataset), max_bad_fraction):
         shown = ", ".join(bad[:20]) + (f", … ({len(bad) - 20} more)" if len(bad) > 20 else "")
         raise DatasetInputError(f"dataset {source}: {len(bad)} of {len(dataset)} rows have audio that cannot be "
                                 f"decoded, more than {max_bad_fraction:.0%}: {shown}")
@@ -282,4 +297,5 @@ def row_name(row: dict, index: int | None = None, position: int | None = None) -
 __all__ = [
     "MAX_BAD_FRACTION", "DatasetInputError", "LOAD_KEYS", "audio_header", "check_source", "config_names",
     "decode_audio", "decode_samples", "is_saved_folder", "lazy_audio", "open_dataset", "readable_rows", "row_name",
+    "tolerated",
 ]

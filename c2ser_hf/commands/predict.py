@@ -47,9 +47,12 @@ def run(args) -> int:
         raise ValueError("--dataset needs --out, the folder its predictions.jsonl goes to")
     if args.answer_language == "dataset" and not args.dataset:
         raise ValueError("--answer-language dataset reads a dataset's language column: give --dataset")
-    if args.dataset:  # a folder that is not ours, or that another run holds, is refused before the model loads
+    if args.dataset:  # a dataset that cannot be opened, or a folder that is not ours or that another run holds, is
+        # refused before the model loads
+        from ..dataset_io import check_source
         from ..output_folder import check_results_folder
 
+        check_source(args.dataset)
         check_results_folder(args.out, [args.dataset, args.model])
     # the model is checked before the inference stack is imported: a bad --model fails in well under a second
     from ..corpus.ranks import local_device

@@ -11,7 +11,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..batch_sizes import plan_batches
-from ..dataset_io import MAX_BAD_FRACTION, DatasetInputError, decode_audio, lazy_audio
+from ..dataset_io import MAX_BAD_FRACTION, DatasetInputError, decode_audio, lazy_audio, tolerated
 from ..extract_features import encode
 from ..modeling.emotion2vec_s_frames import receptive_field_samples
 from ..modeling.modeling_emotion2vec_s import Emotion2VecSModel
@@ -103,7 +103,7 @@ def cache_features(model, extractor, rows, cache: FeatureCache, batch_size: int 
             report.failed.update({ids[position]: f"clip {ids[position]}: {reason}"
                                   for position, reason in unencoded.items()})
             bar.update(len(indices))
-    if len(report.failed) > max_bad_fraction * len(rows):
+    if len(report.failed) > tolerated(len(rows), max_bad_fraction):
         shown = ", ".join(list(report.failed)[:20]) + (", …" if len(report.failed) > 20 else "")
         raise DatasetInputError(f"{len(report.failed)} of {len(rows)} clips cannot be used, more than "
                                 f"{max_bad_fraction:.0%}: {shown} (first: {next(iter(report.failed.values()))})")
