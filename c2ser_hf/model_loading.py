@@ -244,6 +244,9 @@ def _load_encoder(resolved: ResolvedModel, value, model_class, device, cache_dir
         feature_extractor = AutoFeatureExtractor.from_pretrained(resolved.target, trust_remote_code=False, **hub)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
         raise _load_error(os.fspath(value), error) from None
+    from .divergence_guard import check_finite_weights
+
+    check_finite_weights(model.state_dict(), os.fspath(value))  # a diverged model would give features of NaN
     if device is not None:
         model = model.to(device)
     return model.eval(), feature_extractor
