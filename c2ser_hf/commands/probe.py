@@ -20,7 +20,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--folds", nargs="+", help="configs to run (default: every fold_<k>, else the first config)")
     parser.add_argument("--heads", nargs="+", choices=("paper", "emotion2vec"), default=["paper", "emotion2vec"],
                         help="paper: 3 FC layers over pooled features; emotion2vec: Linear-ReLU-pool-Linear")
-    parser.add_argument("--out", required=True, help="output folder: results.json, results.md, features/")
+    parser.add_argument("--out", required=True,
+                        help="output folder: results.json, results.md, features/; a rerun resumes the results in it")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="discard earlier results and cached features in --out instead of resuming them")
     parser.add_argument("--cache-dir", help="feature cache (default: OUT/features)")
     parser.add_argument("--epochs", type=arguments.positive_int, default=100, help="head training epochs")
     parser.add_argument("--lr", type=arguments.positive_float, default=5e-4, help="Adam learning rate of the heads")
@@ -38,7 +41,7 @@ def run(args) -> int:
     report = probe(
         args.model, args.dataset, args.out, folds=args.folds, heads=tuple(args.heads), cache_dir=args.cache_dir,
         epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size, layer_norm=not args.no_layer_norm,
-        label_column=args.label_column, device=args.device, seed=args.seed,
+        label_column=args.label_column, device=args.device, seed=args.seed, overwrite=args.overwrite,
     )
     for source, failed in report["failed"].items():
         for reason in failed.values():
