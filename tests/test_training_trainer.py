@@ -233,7 +233,7 @@ def test_streaming_data_is_sharded_for_every_worker(tmp_path, cot_dataset, train
         load_training_data(data_args, world_size=8, num_workers=2)
 
 
-def test_cli_options_and_one_line_errors(tmp_path, capsys, training_parts):
+def test_cli_options_and_one_line_errors(tmp_path, capsys, training_parts, cot_dataset):
     assert main(["train", "--launch-config", "fsdp.yaml"]) == 0
     assert Path(capsys.readouterr().out.strip()).is_file()
     assert main(["train", "--list-fields"]) == 0
@@ -245,7 +245,7 @@ def test_cli_options_and_one_line_errors(tmp_path, capsys, training_parts):
                  "--dataset_name", str(tmp_path / "missing"), *parts_args(training_parts)]) == 2
     assert "c2ser-hf train: error:" in capsys.readouterr().err
     parts = {**training_parts, "whisper": training_parts["emotion2vec"]}
-    assert main(["train", "--config", "stage2_implicit", "--output_dir", str(tmp_path), *CPU,
-                 "--dataset_name", str(tmp_path), *parts_args(parts)]) == 2
+    assert main(["train", "--config", "stage2_implicit", "--output_dir", str(tmp_path / "out"), *CPU,
+                 "--dataset_name", cot_dataset, *parts_args(parts)]) == 2
     assert capsys.readouterr().err.strip().endswith("is an Emotion2Vec-S model; whisper must be a Whisper model, "
                                                     "e.g. openai/whisper-medium")
