@@ -5,7 +5,8 @@ resumable, data-parallel pass (`c2ser_hf/corpus/sharded.py`, as `evaluate_model`
 "<clip id>|<variant>", a work unit is one of the dataset's batches under every variant (decoded once), so a killed
 run resumes without scoring a (clip, variant) twice and N processes give what one gives. Each (model, dataset,
 mode) gets `OUT/<model>/<dataset>-stability-<mode>/` with run.json, predictions.jsonl and stability.png; `OUT`
-gets a "stability" section in results.json, stability.md, and rows in each model's eval_results.json.
+gets a "stability" section in results.json, stability.md, and rows in each model's eval_results.json. `OUT` is held
+as `evaluate_model` holds its folder (`output_folder.results_folder`: one run at a time, the user's files kept).
 """
 
 import os
@@ -16,12 +17,12 @@ from ...batch_sizes import padding_budget
 from ...corpus import sharded
 from ...corpus.dataset_input import decode_clips, language_of
 from ...corpus.ranks import Ranks
-from ...output_folder import check_apart_from_inputs
+from ...output_folder import check_results_folder, safe_name
 from .. import harness
 from ..data import load_eval_set
 from ..models import check_model, load_runner, model_revision, read_label_map, runner_for
 from .metrics import records_table, stability_metrics
-from .report import plot_stability, write_stability_outputs
+from .report import CARD, RESULTS, TABLE, plot_stability, write_stability_outputs
 from . import DEFAULT_FAMILIES
 from .variants import apply_condition, load_paraphrases, prompt_for, seed_of, variants_for
 
@@ -78,48 +79,60 @@ def evaluate_stability(
     for value in harness._as_list(datasets):
         source, named = harness._source_and_config(value)
         wanted += [(source, config) for config in ([named] if named else harness._as_list(configs) or [None])]
-    check_apart_from_inputs(out, [source for source, _ in wanted])
+    for _, config in wanted:
+        if config is not None:
+            safe_name(config, "config")
+    safe_name(split, "split")
+    inputs = [source for source, _ in wanted] + [m for m in models if not harness._is_loaded(m)]
+    check_results_folder(out, inputs)  # before any data is read
     sets = ranks.rank0_first(lambda: [load_eval_set(d, c, split, label_column, label_map) for d, c in wanted])
     names = [model[0].name_or_path or "model" if harness._is_loaded(model) else model for model in models]
-    entries, described = [], []
-    for model, resolved, value, folder_name in zip(models, checked, names, harness._folder_names(names)):
-        runner = None
-        for mode in modes:
-            if runner is not None and runner.settings["kind"] != "c2ser":
-                break  # a classifier has no modes: it runs once
-            if runner is not None:
-                runner = runner_for(runner.model, runner.processor, mode, decoding, max_new_tokens, label_map)
-            elif harness._is_loaded(model):
-                runner = runner_for(*model, mode, decoding, max_new_tokens, label_map)
-            else:
-                runner = load_runner(model, resolved, mode, decoding, max_new_tokens, label_map,
-                                     ranks.device(device), dtype, cache_dir, model_options)
-            setting = harness._setting(runner, decoding, None)
-            classifier = runner.settings["kind"] != "c2ser"
-            variants = variants_for(families, mode, paraphrases, samples, classifier)
-            described.append({"model": value, "path": runner.model.name_or_path,
-                              "revision": model_revision(runner.model), "settings": runner.settings})
-            for evalset in sets:
-                run = {"model": value, "model_name": folder_name, "setting": setting, "mode": mode,
-                       "dataset": evalset.source, "name": evalset.name, "config": evalset.config,
-                       "split": evalset.split, "label_column": label_column, "label_map": label_map,
-                       "answer_language": answer_language, "settings": runner.settings,
-                       "variants": [v.name for v in variants],
-                       "paraphrases": paraphrases if "prompts" in families and not classifier else None,
-                       "temperature": temperature if any(v.sample for v in variants) else None}
-                folder = out / folder_name / f"{harness._dataset_folder(evalset)}-stability-{_mode_name(setting)}"
-                entries.append(_stability_one(runner, evalset, variants, folder, run, ranks, batch_size, overwrite,
-                                              progress, answer_language, paraphrases, temperature))
-    section = None
-    if ranks.rank == 0:
-        settings = {"families": list(families), "modes": list(modes), "samples": samples,
-                    "temperature": temperature, "decoding": decoding, "max_new_tokens": max_new_tokens,
-                    "batch_size": batch_size, "split": split, "processes": ranks.world, "device": device,
-                    "answer_language": answer_language}
-        section = {"models": described, "settings": settings, "versions": harness._versions(),
-                   "wall_s": round(time.monotonic() - started, 3), "results": entries}
-        write_stability_outputs(out, section)
-    ranks.barrier()
+    folder_names = harness._folder_names(names)
+    results_of = [f"{name}/{_stability_folder(evalset, setting)}" for model, resolved, name in zip(models, checked,
+                  folder_names) for setting in _settings(model, resolved, modes, decoding) for evalset in sets]
+    files = [RESULTS, TABLE, *(f"{name}/{CARD}" for name in folder_names),
+             *(f"{folder}/{name}" for folder in results_of for name in sharded.written_files(ranks.world, (PLOT,)))]
+    with harness._writer(out, {"command": "evaluate --stability", "results": results_of}, files, overwrite, inputs,
+                         ranks):
+        entries, described = [], []
+        for model, resolved, value, folder_name in zip(models, checked, names, folder_names):
+            runner = None
+            for mode in modes:
+                if runner is not None and runner.settings["kind"] != "c2ser":
+                    break  # a classifier has no modes: it runs once
+                if runner is not None:
+                    runner = runner_for(runner.model, runner.processor, mode, decoding, max_new_tokens, label_map)
+                elif harness._is_loaded(model):
+                    runner = runner_for(*model, mode, decoding, max_new_tokens, label_map)
+                else:
+                    runner = load_runner(model, resolved, mode, decoding, max_new_tokens, label_map,
+                                         ranks.device(device), dtype, cache_dir, model_options)
+                setting = harness._setting(runner, decoding, None)
+                classifier = runner.settings["kind"] != "c2ser"
+                variants = variants_for(families, mode, paraphrases, samples, classifier)
+                described.append({"model": value, "path": runner.model.name_or_path,
+                                  "revision": model_revision(runner.model), "settings": runner.settings})
+                for evalset in sets:
+                    run = {"model": value, "model_name": folder_name, "setting": setting, "mode": mode,
+                           "dataset": evalset.source, "name": evalset.name, "config": evalset.config,
+                           "split": evalset.split, "label_column": label_column, "label_map": label_map,
+                           "answer_language": answer_language, "settings": runner.settings,
+                           "variants": [v.name for v in variants],
+                           "paraphrases": paraphrases if "prompts" in families and not classifier else None,
+                           "temperature": temperature if any(v.sample for v in variants) else None}
+                    folder = out / folder_name / _stability_folder(evalset, setting)
+                    entries.append(_stability_one(runner, evalset, variants, folder, run, ranks, batch_size, overwrite,
+                                                  progress, answer_language, paraphrases, temperature))
+        section = None
+        if ranks.rank == 0:
+            settings = {"families": list(families), "modes": list(modes), "samples": samples,
+                        "temperature": temperature, "decoding": decoding, "max_new_tokens": max_new_tokens,
+                        "batch_size": batch_size, "split": split, "processes": ranks.world, "device": device,
+                        "answer_language": answer_language}
+            section = {"models": described, "settings": settings, "versions": harness._versions(),
+                       "wall_s": round(time.monotonic() - started, 3), "results": entries}
+            write_stability_outputs(out, section)
+        ranks.barrier()
     ranks.close()
     if section is None:
         import json
@@ -210,9 +223,19 @@ def _score_unit(runner, evalset, variants, clips: list[int], ids: list[str], don
     return records
 
 
-def _mode_name(setting: str) -> str:
-    """"implicit, official" -> "implicit-official"; a folder name per setting."""
-    return "-".join(part.strip() for part in setting.split(","))
+def _stability_folder(evalset, setting: str) -> str:
+    """"<dataset folder>-stability-<setting>", "implicit, official" as "implicit-official"."""
+    return f"{harness._dataset_folder(evalset)}-stability-{'-'.join(part.strip() for part in setting.split(','))}"
+
+
+def _settings(model, resolved, modes, decoding: str) -> list[str]:
+    """The settings (as `harness._setting` names them) a model runs under, known before it loads, for the folder's
+    marker: a classifier runs once, C2SER once per mode."""
+    model_type = model[0].config.model_type if harness._is_loaded(model) else \
+        resolved.config["model_type"] if resolved is not None else "c2ser"
+    if model_type != "c2ser":
+        return ["classifier"]
+    return list(dict.fromkeys("scores" if mode == "scores" else f"{mode}, {decoding}" for mode in modes))
 
 
 __all__ = ["evaluate_stability"]
