@@ -221,8 +221,10 @@ def decode_samples(value, name: str, feature=None) -> tuple[np.ndarray, int]:
         samples = value.get_all_samples()
     except Exception as error:
         raise decoding_error(name, error) from None
-    # decoders give (channels, samples): averaged here, where the layout is known
-    return to_mono(samples.data.mean(0), int(samples.sample_rate), name)
+    # decoders give (channels, samples): averaged here, where the layout is known (one channel is taken as it is:
+    # the mean of one row is that row, and a torch reduction over it cost more than the decoding on a busy CPU)
+    data = samples.data
+    return to_mono(data[0] if data.shape[0] == 1 else data.mean(0), int(samples.sample_rate), name)
 
 
 def audio_header(value, feature=None):
