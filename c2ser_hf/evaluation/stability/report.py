@@ -1,6 +1,6 @@
-"""What a stability run writes besides its predictions: the "stability" section of results.json (other sections of
-an evaluation in the same folder are kept), stability.md, a plot of flip rate and accuracy per variant, and rows in
-each model's eval_results.json for the model card."""
+"""What a stability run writes besides its predictions: the "stability" section of results.json, stability.md, a plot
+of flip rate and accuracy per variant, and rows in each model's eval_results.json for the model card. The folder is
+the run's own (c2ser_hf/output_folder.py: an `evaluate` run's --out is refused), so a rerun rewrites these whole."""
 
 import json
 import os
