@@ -178,9 +178,10 @@ class C2SERModel(C2SERPreTrainedModel):
         return torch.cat(rows), lengths
 
     def _closing_speech_rows(self, input_ids: torch.Tensor, inputs_embeds: torch.Tensor) -> torch.Tensor:
-        """Tokens run after a cache: the only speech placeholder they may hold is a prompt's last token, the closing
-        speech-EOS (a prompt whose cache stops one token short, as `generate` continues a cache it did not write). Its
-        row is the learned speech-EOS, the one speech row that does not depend on the audio, so no encoder runs."""
+        """Tokens run after a cache, with speech inputs given again (the first step of `generate` continuing a cache):
+        the only speech placeholder they may hold is a prompt's last token, the closing speech-EOS (a prompt whose
+        cache stops one token short, as `emotion_probabilities(cache=...)` leaves it). Its row is the learned
+        speech-EOS, the one speech row that does not depend on the audio, so no encoder runs."""
         placeholders = input_ids == self.config.speech_token_id
         if not placeholders.any():
             return inputs_embeds
@@ -235,7 +236,8 @@ class C2SERModel(C2SERPreTrainedModel):
         if inputs_embeds is None:
             inputs_embeds = self.get_input_embeddings()(input_ids)
         if cache is not None and cache.get_seq_length() > 0:
-            if input_ids is not None:
+            # decoding steps carry no speech inputs: there a generated placeholder id is a token like any other
+            if input_features is not None and input_ids is not None:
                 inputs_embeds = self._closing_speech_rows(input_ids, inputs_embeds)
         elif input_features is not None:
             if input_ids is None:
