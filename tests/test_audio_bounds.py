@@ -1,8 +1,6 @@
 """Audio bounded before work, in the one audio-input path every caller shares: a declared rate outside 1-384 kHz and
 audio longer than the limit (read from the header before decoding) are refused in one line, at once."""
 
-import shutil
-import subprocess
 import time
 import wave
 
@@ -12,6 +10,7 @@ import pytest
 from c2ser_hf.processing.audio_input import AudioInputError, to_mono_16k
 
 from audio_fixtures import tone
+from cli_runner import run_cli
 
 
 def one_hertz_wav(path, frames=3000):
@@ -56,12 +55,10 @@ def test_duration_is_capped_from_the_header_and_the_cap_is_configurable(tmp_path
 
 def test_cli_predict_refuses_a_one_hertz_header_in_one_line(tmp_path):
     model = tmp_path / "tiny"
-    cli = shutil.which("c2ser-hf")
-    assert subprocess.run([cli, "new", "--out", str(model)], capture_output=True).returncode == 0
+    assert run_cli("new", "--out", model).returncode == 0
     path = one_hertz_wav(tmp_path / "one-hertz.wav")
     started = time.monotonic()
-    result = subprocess.run([cli, "predict", str(path), "--model", str(model)], capture_output=True, text=True,
-                            timeout=120)
+    result = run_cli("predict", path, "--model", model, timeout=120)
     elapsed = time.monotonic() - started
     print(f"predict on a 1 Hz header: {elapsed:.1f} s, exit {result.returncode}")
     assert "declares a sample rate of 1 Hz" in result.stdout + result.stderr

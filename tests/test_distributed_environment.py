@@ -1,13 +1,12 @@
 """Distributed environment variables are checked, and the rendezvous wait is bounded: one line, exit 2."""
 
 import os
-import subprocess
-import sys
 import time
 
 import pytest
 
 from c2ser_hf.corpus.ranks import Ranks
+from cli_runner import run_cli
 
 
 @pytest.mark.parametrize("variables, message", [
@@ -26,9 +25,8 @@ def test_a_missing_rank_ends_the_wait_at_the_bounded_timeout_naming_it(tmp_path)
     env = {**os.environ, "WORLD_SIZE": "2", "RANK": "0", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1",
            "MASTER_PORT": "29591", "C2SER_HF_RENDEZVOUS_MINUTES": "0.05"}
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "c2ser_hf.cli", "evaluate", "--model", str(tmp_path / "m"),
-                             "--dataset", str(tmp_path / "d"), "--out", str(tmp_path / "o")],
-                            env=env, capture_output=True, text=True, timeout=120)
+    result = run_cli("evaluate", "--model", tmp_path / "m", "--dataset", tmp_path / "d", "--out", tmp_path / "o",
+                     env=env, timeout=120)
     print(f"missing rank reported after {time.monotonic() - started:.1f} s: {result.stderr.strip()}")
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert "rank 1 did not join within 0.05 min" in result.stderr

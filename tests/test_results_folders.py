@@ -16,6 +16,7 @@ from c2ser_hf.cli import main
 from c2ser_hf.output_folder import FolderBusyError, hold_lock
 
 from corpus_trees import prepared_emo_emilia_with_tiny_model
+from cli_runner import cli_command
 
 
 def listing(root):
@@ -77,7 +78,7 @@ def test_concurrent_evaluate_is_refused_and_a_killed_holder_leaves_no_stale_lock
     argv = ["evaluate", "--model", str(root / "tiny"), "--dataset", str(root / "emo-emilia"), "--out",
             str(root / "shared"), *settings]
     predictions = root / "shared" / "tiny" / "emo-emilia-all-test" / "predictions.jsonl"
-    first = start_holding([sys.executable, "-m", "c2ser_hf.cli", *argv], environment(root), predictions)
+    first = start_holding(cli_command(*argv), environment(root), predictions)
     started = time.monotonic()
     refused(argv, capsys, None, f"another run is writing it (pid {first.pid} on ")
     print(f"second evaluate refused in {time.monotonic() - started:.1f} s")
@@ -139,7 +140,7 @@ def test_concurrent_predict_dataset_is_refused_and_resumes_after_sigkill(root, c
     argv = ["predict", "--model", str(root / "tiny"), "--dataset", str(root / "emo-emilia"), "--split", "test",
             "--out", str(root / "labels"), "--batch-size", "1", "--max-new-tokens", "40", "--greedy"]
     predictions = root / "labels" / "predictions.jsonl"
-    first = start_holding([sys.executable, "-m", "c2ser_hf.cli", *argv], environment(root), predictions)
+    first = start_holding(cli_command(*argv), environment(root), predictions)
     refused(argv, capsys, None, f"another run is writing it (pid {first.pid} on ")
     first.send_signal(signal.SIGKILL)
     first.wait()
