@@ -138,11 +138,15 @@ def _run_batch(model, processor, batch: list, mode, scores: bool, language, scor
     device = None if model.device.type == "cpu" else model.device
     features = processor.audio_features([w[3] for w in batch], [w[4] for w in batch], device)
 
+    # the speech blocks (encoders, link, projection) once per batch: they do not depend on the prompt, so the scores'
+    # prompt and the answer's, equal or not, share them (docs/fidelity.md#transformers-conventions)
+    speech = model.get_audio_features(**features)
+
     def prompted(prompt) -> dict:
-        return {**processor.text_inputs(prompt, features).to(model.device), **features}
+        return {**processor.text_inputs(prompt, features).to(model.device), **speech}
 
     found = [{"start": start / SAMPLE_RATE, "end": end / SAMPLE_RATE} for _, start, end, *_ in batch]
-    # an answer to the scoring prompt goes on from the scores' prefill: the encoders and the prompt run once for both
+    # an answer to the scoring prompt goes on from the scores' prefill: the prompt, too, runs once for both
     shared = {"cache": DynamicCache(config=model.config.text_config)} if scores and mode == scoring_prompt else {}
     answers, probabilities = [], []
     if scores:

@@ -15,9 +15,9 @@ from transformers.pipelines.pt_utils import PipelineChunkIterator, PipelineItera
 from .inference import mean_scores
 from .processing.audio_input import split_windows
 
-# the processor's outputs the model takes, and which of them are left-padded (the text; the rest is right-padded)
-MODEL_INPUTS = ("input_ids", "attention_mask", "input_features", "feature_attention_mask", "input_values",
-                "input_values_mask")
+# the processor's audio outputs, in `get_audio_features`' order, and the outputs that are left-padded (the text; the
+# rest is right-padded)
+AUDIO_INPUTS = ("input_features", "feature_attention_mask", "input_values", "input_values_mask")
 LEFT_PADDED = ("input_ids", "attention_mask", "explicit_input_ids", "explicit_attention_mask")
 
 
@@ -84,13 +84,18 @@ class SpeechEmotionRecognitionPipeline(ChunkPipeline):
         return PipelineIterator(results, self.postprocess, postprocess_params)
 
     def _forward(self, batch, generate_kwargs=None):
-        inputs = {key: batch[key] for key in MODEL_INPUTS}
+        # the speech blocks once, for the scores and the explanation (docs/fidelity.md#transformers-conventions)
+        speech = self.model.get_audio_features(*(batch[key] for key in AUDIO_INPUTS))
         outputs = {"is_last": batch["is_last"]}
-        outputs["probabilities"] = self.model.emotion_probabilities(*self.processor.emotion_candidates(), **inputs)
+        outputs["probabilities"] = self.model.emotion_probabilities(
+            *self.processor.emotion_candidates(), input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+            **speech
+        )
         if "explicit_input_ids" in batch:
-            explicit = {**inputs, "input_ids": batch["explicit_input_ids"],
-                        "attention_mask": batch["explicit_attention_mask"]}
-            outputs["sequences"] = self.model.generate(**explicit, **(generate_kwargs or {}))
+            outputs["sequences"] = self.model.generate(
+                input_ids=batch["explicit_input_ids"], attention_mask=batch["explicit_attention_mask"], **speech,
+                **(generate_kwargs or {})
+            )
         return outputs
 
     def postprocess(self, windows, top_k=None):

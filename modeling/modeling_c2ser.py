@@ -8,12 +8,13 @@ Encoders, link and projection run in fp32 and are cast to the language model's d
 """
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 from transformers import AutoModel, GenerationConfig, GenerationMixin, PreTrainedModel
 from transformers import initialization as init
-from transformers.modeling_outputs import BaseModelOutputWithPast, CausalLMOutputWithPast
+from transformers.modeling_outputs import BaseModelOutputWithPast, CausalLMOutputWithPast, ModelOutput
 from transformers.modeling_utils import local_torch_dtype, slice_logits_to_keep
 from transformers.models.speech_to_text.configuration_speech_to_text import Speech2TextConfig
 from transformers.models.speech_to_text.modeling_speech_to_text import Speech2TextEncoderLayer
@@ -111,6 +112,22 @@ class C2SERLink(nn.Module):
         return self.after_norm(hidden_states)
 
 
+@dataclass
+class C2SERSpeechEmbeddings(ModelOutput):
+    r"""
+    Each item's speech block, as `get_audio_features` computes it and `forward` and `generate` take it in place of the
+    audio features (`model.generate(**text_inputs, **speech)`). Batch-first, so that `generate` repeats it per beam as
+    it repeats the prompts.
+
+    speech_embeddings (`torch.FloatTensor` of shape `(batch, longest block, text hidden)`): [speech-BOS] rows
+        [speech-EOS] of each item in fp32, zeros after its block.
+    speech_block_lengths (`torch.LongTensor` of shape `(batch,)`): the rows of each item's block.
+    """
+
+    speech_embeddings: torch.FloatTensor | None = None
+    speech_block_lengths: torch.LongTensor | None = None
+
+
 class C2SERPreTrainedModel(PreTrainedModel):
     config_class = C2SERConfig
     config: C2SERConfig
@@ -128,6 +145,13 @@ class C2SERPreTrainedModel(PreTrainedModel):
         if isinstance(module, C2SERLink):
             table = interleaved_sinusoids(module.position_table.shape[1], module.position_table.shape[2])
             init.copy_(module.position_table, table[None])
+
+
+def _block_rows(speech: C2SERSpeechEmbeddings) -> torch.Tensor:
+    """The rows of every item's block, in item order, without the padding after each: ((sum of lengths), hidden)."""
+    embeddings, lengths = speech.speech_embeddings, speech.speech_block_lengths
+    positions = torch.arange(embeddings.shape[1], device=embeddings.device)
+    return embeddings[positions[None, :] < lengths.to(embeddings.device)[:, None]]
 
 
 class C2SERModel(C2SERPreTrainedModel):
@@ -158,14 +182,16 @@ class C2SERModel(C2SERPreTrainedModel):
     def set_input_embeddings(self, value):
         self.language_model.set_input_embeddings(value)
 
-    def get_speech_embeddings(
+    def get_audio_features(
         self,
         input_features: torch.Tensor,
         feature_attention_mask: torch.Tensor | None,
         input_values: torch.Tensor,
         input_values_mask: torch.Tensor | None,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Speech blocks of all items, concatenated: ((sum of lengths), text hidden) in fp32, and the lengths."""
+    ) -> C2SERSpeechEmbeddings:
+        """The speech blocks of a batch: encoders, link and projection (named as transformers' multimodal models name
+        their encoder method). They do not depend on the prompt, so one result serves any number of prompts of the
+        same audio: `forward`, `generate` and `emotion_probabilities` take it instead of the audio features."""
         if feature_attention_mask is None:
             feature_attention_mask = torch.ones(input_features.shape[0], input_features.shape[-1], dtype=torch.long,
                                                 device=input_features.device)
@@ -174,8 +200,23 @@ class C2SERModel(C2SERPreTrainedModel):
         bos, eos = self.speech_boundary.weight
         lengths = speech_block_lengths(feature_attention_mask.long().sum(-1), self.config.num_acoustic_tokens,
                                        self.downsampler.rate)
-        rows = [torch.cat([bos[None], speech[i, : n - 2].float(), eos[None]]) for i, n in enumerate(lengths.tolist())]
-        return torch.cat(rows), lengths
+        width = int(lengths.max())
+        blocks = [
+            nn.functional.pad(torch.cat([bos[None], speech[i, : n - 2].float(), eos[None]]), (0, 0, 0, width - n))
+            for i, n in enumerate(lengths.tolist())
+        ]
+        return C2SERSpeechEmbeddings(speech_embeddings=torch.stack(blocks), speech_block_lengths=lengths)
+
+    def get_speech_embeddings(
+        self,
+        input_features: torch.Tensor,
+        feature_attention_mask: torch.Tensor | None,
+        input_values: torch.Tensor,
+        input_values_mask: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Speech blocks of all items, concatenated: ((sum of lengths), text hidden) in fp32, and the lengths."""
+        speech = self.get_audio_features(input_features, feature_attention_mask, input_values, input_values_mask)
+        return _block_rows(speech), speech.speech_block_lengths
 
     def _closing_speech_rows(self, input_ids: torch.Tensor, inputs_embeds: torch.Tensor) -> torch.Tensor:
         """Tokens run after a cache, with speech inputs given again (the first step of `generate` continuing a cache):
@@ -192,6 +233,24 @@ class C2SERModel(C2SERPreTrainedModel):
             )
         eos = self.speech_boundary.weight[1].to(inputs_embeds.dtype)
         return torch.where(placeholders[..., None].to(inputs_embeds.device), eos, inputs_embeds)
+
+    def _merge_speech(self, input_ids: torch.Tensor, inputs_embeds: torch.Tensor,
+                      speech: C2SERSpeechEmbeddings) -> torch.Tensor:
+        """Each item's speech block scattered into its placeholders, once their count per item is checked."""
+        lengths = speech.speech_block_lengths
+        if speech.speech_embeddings.shape[1] < int(lengths.max()):
+            raise ValueError(f"speech_embeddings hold {speech.speech_embeddings.shape[1]} rows per item, fewer than "
+                             f"speech_block_lengths {lengths.tolist()}")
+        placeholders = input_ids == self.config.speech_token_id
+        counts = placeholders.sum(-1)
+        if counts.shape != lengths.shape or not torch.equal(counts, lengths.to(counts.device)):
+            raise ValueError(
+                f"speech placeholder count per item {counts.tolist()} does not match the speech blocks the "
+                f"encoders produce {lengths.tolist()}: the processor and model configurations disagree"
+            )
+        return inputs_embeds.masked_scatter(
+            placeholders[..., None].to(inputs_embeds.device), _block_rows(speech).to(inputs_embeds.dtype)
+        )
 
     def _speech_rows(self, input_features, feature_attention_mask, input_values, input_values_mask) -> torch.Tensor:
         """(batch, acoustic tokens + longest downsampled Whisper length, text hidden): encoders, link, projection."""
@@ -222,6 +281,8 @@ class C2SERModel(C2SERPreTrainedModel):
         feature_attention_mask: torch.Tensor | None = None,
         input_values: torch.Tensor | None = None,
         input_values_mask: torch.Tensor | None = None,
+        speech_embeddings: torch.Tensor | None = None,
+        speech_block_lengths: torch.LongTensor | None = None,
         use_cache: bool | None = None,
         **kwargs,
     ) -> BaseModelOutputWithPast:
@@ -229,34 +290,35 @@ class C2SERModel(C2SERPreTrainedModel):
         input_ids: prompt tokens with each item's speech placeholders already expanded by the processor.
         input_features / feature_attention_mask: log-mel (batch, 80, frames) right-padded, and its frame mask.
         input_values / input_values_mask: 16 kHz waveforms for Emotion2Vec-S, right-padded, and their sample mask.
-        Without `input_features` (decoding steps after the first), only text runs; the masks are then ignored.
+        speech_embeddings / speech_block_lengths: the speech blocks `get_audio_features` computed, instead of the four
+            audio inputs (the encoders then do not run).
+        Without speech inputs (decoding steps after the first), only text runs; the masks are then ignored.
         The speech is merged on the first step only: once `cache` holds earlier tokens, it holds the speech, and
         speech inputs given again (generation continued from a cache) are not encoded again.
         """
+        if input_features is not None and speech_embeddings is not None:
+            raise ValueError("give the speech either as audio features or as speech_embeddings, not both")
+        if speech_embeddings is not None and speech_block_lengths is None:
+            raise ValueError("speech_embeddings were given without speech_block_lengths: get_audio_features gives both")
+        speech_given = input_features is not None or speech_embeddings is not None
         if inputs_embeds is None:
             inputs_embeds = self.get_input_embeddings()(input_ids)
         if cache is not None and cache.get_seq_length() > 0:
             # decoding steps carry no speech inputs: there a generated placeholder id is a token like any other
-            if input_features is not None and input_ids is not None:
+            if speech_given and input_ids is not None:
                 inputs_embeds = self._closing_speech_rows(input_ids, inputs_embeds)
-        elif input_features is not None:
+        elif speech_given:
             if input_ids is None:
                 raise ValueError("speech inputs need input_ids: the placeholders mark where the speech goes")
-            if input_values is None:
+            if speech_embeddings is not None:
+                speech = C2SERSpeechEmbeddings(speech_embeddings=speech_embeddings,
+                                               speech_block_lengths=speech_block_lengths)
+            elif input_values is None:
                 raise ValueError("input_features were given without input_values: C2SER needs both speech inputs")
-            speech, lengths = self.get_speech_embeddings(
-                input_features, feature_attention_mask, input_values, input_values_mask
-            )
-            placeholders = input_ids == self.config.speech_token_id
-            counts = placeholders.sum(-1)
-            if counts.shape != lengths.shape or not torch.equal(counts, lengths.to(counts.device)):
-                raise ValueError(
-                    f"speech placeholder count per item {counts.tolist()} does not match the speech blocks the "
-                    f"encoders produce {lengths.tolist()}: the processor and model configurations disagree"
-                )
-            inputs_embeds = inputs_embeds.masked_scatter(
-                placeholders[..., None].to(inputs_embeds.device), speech.to(inputs_embeds.dtype)
-            )
+            else:
+                speech = self.get_audio_features(input_features, feature_attention_mask, input_values,
+                                                 input_values_mask)
+            inputs_embeds = self._merge_speech(input_ids, inputs_embeds, speech)
         if position_ids is None and attention_mask is not None and attention_mask.dim() == 2 and (
             cache is None or cache.get_seq_length() == 0
         ):
@@ -316,6 +378,16 @@ class C2SERForConditionalGeneration(C2SERPreTrainedModel, GenerationMixin, Conti
         self._expand_given_cache(input_ids, arguments)
         return super().generate(inputs, **arguments)
 
+    def prepare_inputs_for_generation(self, input_ids, *args, is_first_iteration=False, **kwargs):
+        """transformers' own, which drops the audio features after the prefill, dropping the speech embeddings there
+        too: on a decoding step a generated placeholder id stays a token like any other."""
+        inputs = super().prepare_inputs_for_generation(input_ids, *args, is_first_iteration=is_first_iteration,
+                                                       **kwargs)
+        if not is_first_iteration and kwargs.get("use_cache", True):
+            for key in ("speech_embeddings", "speech_block_lengths"):
+                inputs.pop(key, None)
+        return inputs
+
     def _expand_given_cache(self, input_ids, arguments: dict) -> None:
         """A cache of the prompts (`emotion_probabilities(..., cache=...)`'s prefill) given to a search that expands
         each prompt into several rows (beams, returned sequences): its rows are repeated as `generate` repeats the
@@ -348,6 +420,9 @@ class C2SERForConditionalGeneration(C2SERPreTrainedModel, GenerationMixin, Conti
         for module in (self.model.audio_tower, self.model.acoustic_tower, self.model.link):
             module.compile(**compile_kwargs)
 
+    def get_audio_features(self, *args, **kwargs) -> C2SERSpeechEmbeddings:
+        return self.model.get_audio_features(*args, **kwargs)
+
     def get_input_embeddings(self):
         return self.model.get_input_embeddings()
 
@@ -372,6 +447,8 @@ class C2SERForConditionalGeneration(C2SERPreTrainedModel, GenerationMixin, Conti
         feature_attention_mask: torch.Tensor | None = None,
         input_values: torch.Tensor | None = None,
         input_values_mask: torch.Tensor | None = None,
+        speech_embeddings: torch.Tensor | None = None,
+        speech_block_lengths: torch.LongTensor | None = None,
         labels: torch.LongTensor | None = None,
         use_cache: bool | None = None,
         logits_to_keep: int | torch.Tensor = 0,
@@ -391,6 +468,8 @@ class C2SERForConditionalGeneration(C2SERPreTrainedModel, GenerationMixin, Conti
             feature_attention_mask=feature_attention_mask,
             input_values=input_values,
             input_values_mask=input_values_mask,
+            speech_embeddings=speech_embeddings,
+            speech_block_lengths=speech_block_lengths,
             use_cache=use_cache,
             **kwargs,
         )
@@ -408,4 +487,4 @@ class C2SERForConditionalGeneration(C2SERPreTrainedModel, GenerationMixin, Conti
         )
 
 
-__all__ = ["C2SERPreTrainedModel", "C2SERModel", "C2SERForConditionalGeneration"]
+__all__ = ["C2SERPreTrainedModel", "C2SERModel", "C2SERForConditionalGeneration", "C2SERSpeechEmbeddings"]
