@@ -10,101 +10,29 @@ Decoding: the value an `Audio` column holds (a torchcodec decoder, an `{"array",
 decoder raises there, where no caller can name the row or leave it out), so decoding happens here, per row, named.
 """
 
-import json
 import math
 import os
 from pathlib import Path
 
 import numpy as np
 
+from .dataset_source import DatasetInputError, check_saved, check_source, is_saved_folder
+from .dataset_source import one_line as _one_line
 from .processing.audio_input import AudioInputError, decoding_error, to_mono, to_mono_16k
 
 # what `open_dataset` passes on to `datasets.load_dataset` besides the source and config
 LOAD_KEYS = ("split", "data_dir", "data_files", "revision")
 
 
-class DatasetInputError(ValueError):
-    """A dataset that cannot be opened as asked; the message names it and says what is wrong."""
-
-
-def _one_line(error: BaseException, limit: int = 300) -> str:
-    text = " ".join(str(error).split()) or type(error).__name__
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _looks_like_path(source: str) -> bool:
-    """A source that can only be a local path: absolute, `./`, `../`, `~`, or more than one `/` (a Hub id is
-    `name` or `owner/name`)."""
-    return (os.path.isabs(source) or source.startswith((".", "~")) or source.count("/") > 1
-            or os.sep != "/" and os.sep in source)
-
-
-def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on") or os.environ.get(
-        "HF_DATASETS_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
-
-
-def _read_json(path: Path, source: str, kind):
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise DatasetInputError(f"dataset {source}: {path.name} is not valid JSON ({_one_line(error, 120)})") from None
-    if not isinstance(value, kind):
-        raise DatasetInputError(f"dataset {source}: {path.name} holds a {type(value).__name__}, not a "
-                                f"{kind.__name__}; the folder is not a readable save_to_disk dataset")
-    return value
-
-
-def is_saved_folder(source) -> bool:
-    """Whether `source` is a `Dataset.save_to_disk` / `DatasetDict.save_to_disk` folder."""
-    if not isinstance(source, (str, os.PathLike)):
-        return False
-    path = Path(source)
-    return (path / "dataset_dict.json").is_file() or (path / "state.json").is_file()
-
-
-def _check_saved(path: Path, source: str) -> None:
-    """The JSON files of a `save_to_disk` folder read as datasets expects them, checked before datasets reads them
-    (it raises a TypeError on a state.json holding a list)."""
-    if (path / "dataset_dict.json").is_file():
-        splits = _read_json(path / "dataset_dict.json", source, dict).get("splits")
-        if not isinstance(splits, list) or not all(isinstance(s, str) for s in splits):
-            raise DatasetInputError(f"dataset {source}: dataset_dict.json lists no splits")
-        for split in splits:
-            _read_json(path / split / "state.json", f"{source} (split {split})", dict)
-    else:
-        _read_json(path / "state.json", source, dict)
-
-
 def _load_saved(path: Path, source: str):
     import datasets
 
-    _check_saved(path, source)
+    check_saved(path, source)
     try:
         return datasets.load_from_disk(str(path))
     except Exception as error:  # datasets' own errors here are of many kinds: each becomes one line
         raise DatasetInputError(f"dataset {source}: cannot be read as a save_to_disk folder "
                                 f"({_one_line(error)})") from None
-
-
-def check_source(source: str) -> None:
-    """Refuse, before `datasets` is asked (and before a run loads anything else), a local path that does not exist, a
-    `save_to_disk` folder whose JSON files are broken, and a Hub id while offline."""
-    from datasets.packaged_modules import _PACKAGED_DATASETS_MODULES
-
-    if source in _PACKAGED_DATASETS_MODULES:  # "audiofolder", "parquet", ...: local files through data_dir / files
-        return
-    if os.path.exists(source):
-        if not os.path.isdir(source):
-            raise DatasetInputError(f"dataset {source}: is a file, not a dataset folder")
-        if is_saved_folder(source):
-            _check_saved(Path(source), source)
-        return
-    if _looks_like_path(source) or not source.strip():
-        raise DatasetInputError(f"dataset {source}: no such folder")
-    if _offline():
-        raise DatasetInputError(f"dataset {source}: no such local folder, and it cannot be fetched from the Hub "
-                                "while HF_HUB_OFFLINE is set (give a local folder, or unset HF_HUB_OFFLINE)")
 
 
 def open_dataset(source, config: str | None = None, split: str | None = None, streaming: bool = False,

@@ -15,9 +15,7 @@ from ..modeling import C2SERForConditionalGeneration
 from ..modeling.light_checkpoint import (
     ADAPTER_PREFIX, LANGUAGE_MODEL_KEYS, merge_lora, write_adapter, write_model_files,
 )
-
-NO_BASE_MODEL = ("a model fine-tuned from a merged checkpoint has no base language model for a light save to refer "
-                 "to: use save_format merged (or start from a light checkpoint)")
+from .save_format import NO_BASE_MODEL
 
 
 def split_peft_state_dict(state_dict: dict, peft_model) -> tuple[dict, dict, set]:

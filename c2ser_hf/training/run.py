@@ -13,7 +13,7 @@ from .arguments import C2SERDataArguments, C2SERModelArguments, C2SERTrainingCon
 from .assembly import load_starting_point
 from .collator import CoTCollator
 from .data import load_training_data
-from .export import NO_BASE_MODEL
+from .save_format import check_save_format
 from .trainer import TRAINED_MODEL_FOLDER, C2SERTrainer
 
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
@@ -46,8 +46,7 @@ def check_run(data_args: C2SERDataArguments, training_args: C2SERTrainingConfig,
         check_source(data_args.dataset_name)
     if model_args.model_name_or_path:
         config = resolve_model(model_args.model_name_or_path, "c2ser", "model_name_or_path must be a C2SER model")
-        if training_args.save_format == "light" and not config.config.get("base_model_name_or_path"):
-            raise ValueError(f"{model_args.model_name_or_path}: {NO_BASE_MODEL}")
+        check_save_format(model_args.model_name_or_path, config.config, training_args.save_format)
     inputs = [data_args.dataset_name, model_args.model_name_or_path, *(getattr(model_args, n) for n in PARTS)]
     check_results_folder(training_args.output_dir, inputs)
     return inputs
