@@ -18,6 +18,9 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from ..recipe_precheck import precheck_pretraining
+
+    precheck_pretraining(args.config, args.set)  # in one line, before transformers, torch or datasets are imported
     from accelerate import PartialState
 
     from ..emotion2vec_training import parse_recipe, pretrain

@@ -36,6 +36,10 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from ..dataset_source import check_source
+
+    for source in args.dataset:  # a missing folder in one line, before torch or datasets are imported
+        check_source(source)
     from ..probe import probe
 
     report = probe(

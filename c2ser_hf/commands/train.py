@@ -35,6 +35,9 @@ def run(args) -> int:
     if args.list_fields:
         recipe_parser().print_help()
         return 0
+    from ..recipe_precheck import precheck_train
+
+    precheck_train(args.config, list(args.undeclared))  # in one line, before TRL, torch or datasets are imported
     from ..training.run import train_c2ser
 
     argv = (["--config", args.config] if args.config else []) + list(args.undeclared)

@@ -1,7 +1,8 @@
 """What `pretrain-emotion2vec` refuses before it loads a model or reads a clip, and what identifies its run."""
 
-from ..dataset_io import check_source
+from ..dataset_source import check_source
 from ..model_loading import resolve_model
+from ..recipe_precheck import dataset_paths
 from ..training_defaults import fit_to_run
 from ..training_folder import check_results_folder
 from .arguments import Emotion2VecPretrainingArguments
@@ -10,23 +11,17 @@ from .arguments import Emotion2VecPretrainingArguments
 FINAL_FILES = ("config.json", "model.safetensors", "preprocessor_config.json")
 
 
-def _dataset_paths(args: Emotion2VecPretrainingArguments) -> list:
-    """The local folders and Hub ids the recipe's corpora are read from (a packaged builder reads its data_dir)."""
-    return [entry[key] for entry in args.datasets if isinstance(entry, dict)
-            for key in ("path", "data_dir") if isinstance(entry.get(key), str)]
-
-
 def check_pretraining_run(args: Emotion2VecPretrainingArguments, training_args) -> list:
     """The settings (`fit_to_run`), each corpus's path, the starting model's folder and kind, and the output folder
     (`training_folder`), each refused in one line; returns the inputs the output folder must stay apart from."""
     fit_to_run(training_args)
     if args.streaming and training_args.max_steps <= 0:
         raise ValueError("streaming corpora have no length: set max_steps")
-    for source in _dataset_paths(args):
+    for source in dataset_paths(args.datasets):
         check_source(source)
     if args.model is not None:
         resolve_model(args.model, "emotion2vec_s", "pretraining needs an Emotion2Vec-S / emotion2vec model")
-    inputs = [args.model, *_dataset_paths(args)]
+    inputs = [args.model, *dataset_paths(args.datasets)]
     check_results_folder(training_args.output_dir, inputs)
     return inputs
 
