@@ -64,6 +64,8 @@ class ContinuationScoringMixin:
 
         The prompt and speech run once, then all continuations together as one prefix tree (see the module's
         docstring): the cost is one forward over the tree's distinct tokens, whatever the number of continuations.
+        `inputs` are the model's: the processor's output, or its text with `get_audio_features`' speech embeddings
+        (computed once for this prompt and another, e.g. an explanation's).
 
         An empty `cache` given in `inputs` (e.g. `DynamicCache(config=model.config)`) keeps that prefill: it is left
         holding the prompt and speech but their last token, as `generate` continues a cache, so that
