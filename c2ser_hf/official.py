@@ -4,7 +4,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from huggingface_hub import constants, hf_hub_download
+from huggingface_hub import constants, get_hf_file_metadata, hf_hub_download, hf_hub_url
 
 from .convert_c2ser import DEFAULT_BASE_MODEL, convert_c2ser
 from .hub import HubError, hub_errors
@@ -32,6 +32,9 @@ def _resolve(repo_or_dir: str | os.PathLike, filename: str, cache_dir) -> Path:
         raise HubError(f"{repo_or_dir}/{filename}: not in the cache {cache} and HF_HUB_OFFLINE is set; download it "
                        "once online, or pass local folders laid out like the official repos")
     with hub_errors(f"{repo_or_dir}/{filename} (not in the cache {cache})"):
+        # one request without retries first: a file not in the cache makes hf_hub_download retry a failing network
+        # for about 25 s before it gives up; this answers in one attempt (bounded by the etag timeout)
+        get_hf_file_metadata(hf_hub_url(str(repo_or_dir), filename), timeout=constants.HF_HUB_ETAG_TIMEOUT)
         return Path(hf_hub_download(str(repo_or_dir), filename, cache_dir=cache_dir))
 
 

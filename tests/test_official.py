@@ -103,3 +103,24 @@ def test_model_card_snippet_runs_and_results_table(hub_cache, tmp_path, monkeypa
         "trust_remote_code=True).eval()", f"trust_remote_code=True, cache_dir={str(hub_cache)!r}).eval()"
     )
     exec(compile(code, "model card", "exec"), {})
+
+
+def test_an_unreachable_hub_is_one_line_at_once_without_retries(tmp_path):
+    """A Hub that refuses connections (a closed loopback port stands in for no network): from_official gives one
+    HubError line in a single attempt; huggingface_hub's own download retried for about 25 s first."""
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    script = ("import time\nfrom c2ser_hf.official import from_official\nfrom c2ser_hf.hub import HubError\n"
+              "started = time.monotonic()\ntry:\n    from_official(cache_dir=%r)\nexcept HubError as error:\n"
+              "    print(f'{time.monotonic() - started:.2f}', error)\n" % str(tmp_path / "cache"))
+    env = {**os.environ, "HF_HUB_OFFLINE": "0", "HF_ENDPOINT": f"http://127.0.0.1:{port}"}
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    seconds, message = result.stdout.strip().split(" ", 1)
+    print(f"unreachable Hub answered in {seconds} s: {message}")
+    assert "ASLP-lab/C2SER-LLM/C2SER_llm.pt (not in the cache" in message and "could not reach the Hub" in message
+    assert float(seconds) < 10.0
