@@ -77,11 +77,9 @@ def check_apart_from_inputs(out_dir, inputs=()) -> None:
             )
 
 
-def check_output_dir(out_dir, overwrite: bool = False, inputs=()) -> Path:
-    """Refuse an output folder that is a file or link, the current folder or one above it, overlaps one of `inputs`
-    (paths that do not exist, e.g. Hub ids, are ignored), or exists while `overwrite` is False or holds anything
-    that is not our own earlier output. Returns the absolute path."""
-    given = Path(out_dir)
+def _own_place(given: Path, inputs) -> Path:
+    """The absolute path of an output folder that is a place of its own: not a link, not the current folder or one
+    above it, apart from every input."""
     if given.is_symlink():
         raise UnsafeOutputError(f"{given}: is a symbolic link; give a real folder path for the output")
     out = given.resolve()
@@ -89,6 +87,15 @@ def check_output_dir(out_dir, overwrite: bool = False, inputs=()) -> Path:
     if out == cwd or out in cwd.parents:
         raise UnsafeOutputError(f"{given}: is the current folder or one above it; the output needs a folder of its own")
     check_apart_from_inputs(given, inputs)
+    return out
+
+
+def check_output_dir(out_dir, overwrite: bool = False, inputs=()) -> Path:
+    """Refuse an output folder that is a file or link, the current folder or one above it, overlaps one of `inputs`
+    (paths that do not exist, e.g. Hub ids, are ignored), or exists while `overwrite` is False or holds anything
+    that is not our own earlier output. Returns the absolute path."""
+    given = Path(out_dir)
+    out = _own_place(given, inputs)
     if given.exists():
         if not given.is_dir():
             raise UnsafeOutputError(f"{given}: exists and is not a folder; not replacing it")
@@ -209,13 +216,7 @@ def check_results_folder(out_dir, inputs=()) -> Path:
     """What `results_folder` refuses before it locks anything, for a check before any work; returns the absolute
     path."""
     given = Path(out_dir)
-    if given.is_symlink():
-        raise UnsafeOutputError(f"{given}: is a symbolic link; give a real folder path for the output")
-    out = given.resolve()
-    cwd = Path.cwd().resolve()
-    if out == cwd or out in cwd.parents:
-        raise UnsafeOutputError(f"{given}: is the current folder or one above it; the output needs a folder of its own")
-    check_apart_from_inputs(given, inputs)
+    out = _own_place(given, inputs)
     if given.exists() and not given.is_dir():
         raise UnsafeOutputError(f"{given}: exists and is not a folder; not writing into it")
     _check_results_folder(out, given)  # before the lock file goes in, and again under the lock
