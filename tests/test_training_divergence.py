@@ -6,8 +6,7 @@ step 1. A model with non-finite weights is refused where the probe loads its enc
 
 import json
 import math
-import subprocess
-import sys
+import os
 
 import pytest
 import torch
@@ -19,9 +18,9 @@ from c2ser_hf.modeling import Emotion2VecSConfig, Emotion2VecSModel
 from c2ser_hf.new_model import write_random_c2ser, write_random_emotion2vec_s
 from c2ser_hf.processing import Emotion2VecSFeatureExtractor
 
+from cli_runner import run_cli
 from emotion_clips import write_emotion_clips
 
-ENV_THREADS = {"OMP_NUM_THREADS": "1"}
 TINY = dict(
     hidden_size=32, num_hidden_layers=2, num_prenet_layers=1, num_attention_heads=4, intermediate_size=64,
     conv_dim=[16] * 7, conv_pos_kernel_size=5, num_conv_pos_embeddings=2, num_conv_pos_embedding_groups=4,
@@ -29,10 +28,8 @@ TINY = dict(
 )
 
 
-def run(command) -> subprocess.CompletedProcess:
-    import os
-
-    return subprocess.run(command, env={**os.environ, **ENV_THREADS}, capture_output=True, text=True, timeout=900)
+def run(*args):
+    return run_cli(*args, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=900)
 
 
 def error_line(done) -> str:
@@ -51,11 +48,11 @@ def clips(tmp_path_factory):
     return write_emotion_clips(tmp_path_factory.mktemp("clips"))
 
 
-def pretrain(out, clips, **fields) -> subprocess.CompletedProcess:
+def pretrain(out, clips, **fields):
     values = {"datasets": [{"path": str(clips)}], "output_dir": str(out), "logging_steps": 1,
               "dataloader_num_workers": 0, "use_cpu": True, "disable_tqdm": True, **fields}
-    command = [sys.executable, "-m", "c2ser_hf.cli", "pretrain-emotion2vec", "--config", f"{RECIPES}/emotion2vec_s.yaml"]
-    return run(command + [x for name, value in values.items() for x in ("--set", f"{name}={json.dumps(value)}")])
+    return run("pretrain-emotion2vec", "--config", f"{RECIPES}/emotion2vec_s.yaml",
+               *[x for name, value in values.items() for x in ("--set", f"{name}={json.dumps(value)}")])
 
 
 def test_shipped_recipe_trains_a_new_model_on_silent_clips_and_without_dither_diverges(tmp_path, clips):
@@ -103,13 +100,12 @@ def test_a_c2ser_run_forced_to_diverge_stops_or_skips(tmp_path, cot_dataset):
     write_random_c2ser(tmp_path / "new", "tiny")
 
     def train(out, *extra):
-        return run([sys.executable, "-m", "c2ser_hf.cli", "train", "--config", "stage2_implicit",
-                    "--dataset_name", cot_dataset, "--model_name_or_path", str(tmp_path / "new"),
-                    "--save_format", "merged", "--output_dir", str(out), "--use_cpu", "true", "--bf16", "false",
-                    "--dtype", "float32", "--gradient_checkpointing", "false", "--disable_tqdm", "true",
-                    "--learning_rate", "1e6", "--warmup_steps", "0", "--max_steps", "4", "--save_steps", "1",
-                    "--logging_steps", "1", "--per_device_train_batch_size", "2", "--dataloader_num_workers", "0",
-                    *extra])
+        return run("train", "--config", "stage2_implicit", "--dataset_name", cot_dataset,
+                   "--model_name_or_path", tmp_path / "new", "--save_format", "merged", "--output_dir", out,
+                   "--use_cpu", "true", "--bf16", "false", "--dtype", "float32", "--gradient_checkpointing", "false",
+                   "--disable_tqdm", "true", "--learning_rate", "1e6", "--warmup_steps", "0", "--max_steps", "4",
+                   "--save_steps", "1", "--logging_steps", "1", "--per_device_train_batch_size", "2",
+                   "--dataloader_num_workers", "0", *extra)
 
     line = error_line(train(tmp_path / "stop"))
     print(line)

@@ -6,7 +6,6 @@ and that a resumed run continues it exactly."""
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,11 +14,12 @@ from safetensors.torch import load_file
 
 from c2ser_hf.emotion2vec_training import RECIPES
 from c2ser_hf.new_model import write_random_c2ser
+from c2ser_hf.training import C2SERModelArguments, C2SERTrainingConfig, load_starting_point, parse_recipe
 from c2ser_hf.training.run import train_c2ser
-from c2ser_hf.training import parse_recipe
 
-from killed_runs import kill_once_written
+from cli_runner import cli_command, run_cli
 from emotion_clips import write_emotion_clips
+from killed_runs import kill_once_written
 
 STEPS = 4
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -32,10 +32,10 @@ TINY_EMOTION2VEC = dict(
 )
 
 
-def train_command(out, start: list[str], cot_dataset) -> list[str]:
-    return [sys.executable, "-m", "c2ser_hf.cli", "train", "--config", "stage2_implicit", "--dataset_name", cot_dataset,
-            "--output_dir", str(out), *start, *CPU, "--max_steps", str(STEPS), "--save_steps", "2",
-            "--logging_steps", "1", "--per_device_train_batch_size", "2", "--dataloader_num_workers", "0"]
+def train_arguments(out, start: list[str], cot_dataset) -> list:
+    return ["train", "--config", "stage2_implicit", "--dataset_name", cot_dataset, "--output_dir", out, *start, *CPU,
+            "--max_steps", STEPS, "--save_steps", 2, "--logging_steps", 1, "--per_device_train_batch_size", 2,
+            "--dataloader_num_workers", 0]
 
 
 def per_step(state_file: Path, keys) -> list[dict]:
@@ -48,14 +48,14 @@ def saved_tensors(folder: Path) -> dict:
             for key, tensor in load_file(file).items()}
 
 
-def run_whole_and_killed(command, whole: Path, killed: Path, checkpoint: str):
-    import subprocess
-
-    done = subprocess.run(command(whole), env=ENV, capture_output=True, text=True, timeout=900)
+def run_whole_and_killed(arguments, whole: Path, killed: Path, checkpoint: str):
+    """`c2ser-hf ARGUMENTS(folder)` run into `whole`, then into `killed` until `checkpoint` is complete, SIGKILLed,
+    and run again there."""
+    done = run_cli(*arguments(whole), env=ENV, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
-    kill_once_written(command(killed), ENV, killed / checkpoint / "trainer_state.json")
+    kill_once_written(cli_command(*arguments(killed)), ENV, killed / checkpoint / "trainer_state.json")
     assert not (killed / f"checkpoint-{STEPS}").exists()
-    rerun = subprocess.run(command(killed), env=ENV, capture_output=True, text=True, timeout=900)
+    rerun = run_cli(*arguments(killed), env=ENV, timeout=900)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
 
 
@@ -69,6 +69,19 @@ def assert_same_run(whole: Path, killed: Path, model_folder: Path, keys):
     differing = [name for name in a if not torch.equal(a[name], b[name])]
     assert not differing, differing[:5]
     print(f"{len(a)} saved tensors identical; losses {[round(e['loss'], 5) for e in expected]} identical")
+
+
+def test_the_new_adapter_of_a_merged_start_is_drawn_from_the_run_seed(tmp_path):
+    write_random_c2ser(tmp_path / "new", "tiny")
+    model_args = C2SERModelArguments(model_name_or_path=str(tmp_path / "new"))
+
+    def lora_a(seed):
+        args = C2SERTrainingConfig(output_dir=str(tmp_path / "out"), seed=seed, use_cpu=True, report_to="none")
+        torch.rand(seed)  # whatever the caller drew before does not matter
+        model = load_starting_point(model_args, args).model
+        return torch.cat([p.detach().flatten() for n, p in model.named_parameters() if ".lora_A." in n])
+
+    assert torch.equal(lora_a(1), lora_a(1)) and not torch.equal(lora_a(1), lora_a(2))
 
 
 @pytest.fixture(scope="module")
@@ -90,10 +103,8 @@ def test_train_twice_and_killed_then_resumed_is_one_run(start, tmp_path, cot_dat
     else:
         options = ["--model_name_or_path", light_model]
 
-    def command(out):
-        return train_command(out, options, cot_dataset)
-
-    run_whole_and_killed(command, tmp_path / "whole", tmp_path / "killed", "checkpoint-2")
+    run_whole_and_killed(lambda out: train_arguments(out, options, cot_dataset), tmp_path / "whole",
+                         tmp_path / "killed", "checkpoint-2")
     assert_same_run(tmp_path / "whole", tmp_path / "killed", Path("model"), ("step", "loss", "grad_norm"))
 
 
@@ -102,19 +113,17 @@ def emotion_clips(tmp_path_factory):
     return write_emotion_clips(tmp_path_factory.mktemp("clips"))
 
 
-def pretrain_command(out, clips, **fields) -> list[str]:
+def pretrain_arguments(out, clips, **fields) -> list:
     values = {"model": None, "model_config": TINY_EMOTION2VEC, "datasets": [{"path": str(clips)}],
               "output_dir": str(out), "max_steps": STEPS, "per_device_train_batch_size": 2,
               "gradient_accumulation_steps": 1, "save_steps": 2, "logging_steps": 1, "dataloader_num_workers": 0,
               "use_cpu": True, "disable_tqdm": True, **fields}
-    command = [sys.executable, "-m", "c2ser_hf.cli", "pretrain-emotion2vec", "--config", f"{RECIPES}/emotion2vec_s.yaml"]
-    for name, value in values.items():
-        command += ["--set", f"{name}={json.dumps(value)}"]
-    return command
+    return ["pretrain-emotion2vec", "--config", f"{RECIPES}/emotion2vec_s.yaml",
+            *[x for name, value in values.items() for x in ("--set", f"{name}={json.dumps(value)}")]]
 
 
 def test_pretrain_twice_and_killed_then_resumed_is_one_run(tmp_path, emotion_clips):
-    run_whole_and_killed(lambda out: pretrain_command(out, emotion_clips), tmp_path / "whole", tmp_path / "killed",
+    run_whole_and_killed(lambda out: pretrain_arguments(out, emotion_clips), tmp_path / "whole", tmp_path / "killed",
                          "checkpoint-2")
     assert_same_run(tmp_path / "whole", tmp_path / "killed", Path("."),
                     ("step", "loss", "grad_norm", "frame_loss", "utterance_loss", "category_loss"))
