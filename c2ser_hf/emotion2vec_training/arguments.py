@@ -10,6 +10,7 @@ import yaml
 
 from ..divergence_guard import NONFINITE_HELP, check_nonfinite_action
 
+
 @dataclass
 class Emotion2VecPretrainingArguments:
     model: str | None = field(
