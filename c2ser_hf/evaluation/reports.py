@@ -64,6 +64,13 @@ def plot_confusion(metrics: dict, path: Path, title: str) -> None:
     axes.set_xlabel("prediction")
     axes.set_ylabel("reference (clips)")
     axes.set_title(title, fontsize=10)
+    save_figure(figure, path)
+
+
+def save_figure(figure, path: Path) -> None:
+    """Write a matplotlib figure as a PNG under its final name only once it is whole, and free it."""
+    import matplotlib.pyplot as plt
+
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = path.with_name(f".{path.name}.partial.png")

@@ -3,10 +3,10 @@ of flip rate and accuracy per variant, and rows in each model's eval_results.jso
 the run's own (c2ser_hf/output_folder.py: an `evaluate` run's --out is refused), so a rerun rewrites these whole."""
 
 import json
-import os
 from pathlib import Path
 
 from ...atomic_files import write_atomic, write_json
+from ..reports import save_figure
 
 RESULTS, TABLE, CARD = "results.json", "stability.md", "eval_results.json"
 
@@ -90,12 +90,7 @@ def plot_stability(entry: dict, path: Path) -> None:
     axes.set_ylabel("%")
     axes.set_title(f"{entry['row']} · {entry['dataset']}", fontsize=10)
     axes.legend(fontsize=8)
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_name(f".{path.name}.partial.png")
-    figure.savefig(staging, dpi=100)
-    plt.close(figure)
-    os.replace(staging, path)
+    save_figure(figure, path)
 
 
 def _read(path: Path) -> dict:
