@@ -6,7 +6,6 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 
 from ..divergence_guard import NONFINITE_HELP, check_nonfinite_action
 
@@ -59,24 +58,9 @@ def parse_recipe(path: str | Path, overrides: list[str] = ()):
     parsed as YAML). Unknown fields, a missing file or a malformed value raise ValueError naming them."""
     from transformers import HfArgumentParser, TrainingArguments
 
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: recipe file does not exist")
-    try:
-        values = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise ValueError(f"{path}: not valid YAML ({' '.join(str(error).split())})") from error
-    if not isinstance(values, dict):
-        raise ValueError(f"{path}: a recipe is a YAML mapping of fields")
-    for override in overrides:
-        name, sep, text = override.partition("=")
-        if not sep or not name:
-            raise ValueError(f"--set {override!r}: expected FIELD=VALUE")
-        try:
-            values[name.strip()] = yaml.safe_load(text)
-        except yaml.YAMLError as error:
-            raise ValueError(f"--set {override!r}: the value is not valid YAML "
-                             f"({' '.join(str(error).split())})") from None
+    from ..recipe_precheck import read_pretraining_recipe
+
+    values = read_pretraining_recipe(path, overrides)
     groups = (Emotion2VecPretrainingArguments, TrainingArguments)
     _check_types(groups, values, path)
     return HfArgumentParser(groups).parse_dict(values, allow_extra_keys=False)
