@@ -2,19 +2,24 @@
 `c2ser-hf pretrain-emotion2vec` with one line naming the step and the last good checkpoint, exit 2 and no model
 written; `on_nonfinite=skip` drops such steps, counts them and finishes. The shipped Emotion2Vec-S recipe trains a new
 tiny model on espeak-ng clips (a quarter digital silence) with finite losses, and without its dither diverges at
-step 1. A model with non-finite weights is refused where the probe loads its encoder."""
+step 1. A model with non-finite weights is refused where the probe loads its encoder, and skipped steps are counted
+on across a resume."""
 
 import json
 import math
 import os
 
+import numpy as np
 import pytest
 import torch
+from datasets import Dataset
 from safetensors.torch import load_file
+from transformers import TrainingArguments
 
-from c2ser_hf.emotion2vec_training import RECIPES
+from c2ser_hf.divergence_guard import SKIPPED_KEY
+from c2ser_hf.emotion2vec_training import RECIPES, Emotion2VecPretrainer, PretrainingCollator
 from c2ser_hf.model_loading import load_audio_encoder
-from c2ser_hf.modeling import Emotion2VecSConfig, Emotion2VecSModel
+from c2ser_hf.modeling import Emotion2VecSConfig, Emotion2VecSForPreTraining, Emotion2VecSModel
 from c2ser_hf.new_model import write_random_c2ser, write_random_emotion2vec_s
 from c2ser_hf.processing import Emotion2VecSFeatureExtractor
 
@@ -132,3 +137,27 @@ def test_an_encoder_with_nonfinite_weights_is_refused_in_one_line(tmp_path):
     print(error.value)
     assert str(error.value).startswith(f"{tmp_path / 'diverged'}: 1 of ") and "NaN or infinite" in str(error.value)
     assert "\n" not in str(error.value)
+
+
+def test_the_skipped_steps_count_on_across_a_resume(tmp_path):
+    rng = np.random.default_rng(0)
+    rows = Dataset.from_list([{"audio": {"array": rng.normal(0, 0.1, 4000).astype(np.float32), "sampling_rate": 16000},
+                               "labels": -100} for _ in range(4)])
+
+    def trainer(max_steps):
+        torch.manual_seed(0)
+        args = TrainingArguments(tmp_path, max_steps=max_steps, per_device_train_batch_size=4, learning_rate=1e6,
+                                 use_cpu=True, report_to="none", save_steps=2, remove_unused_columns=False,
+                                 logging_steps=1, disable_tqdm=True)
+        return Emotion2VecPretrainer(model=Emotion2VecSForPreTraining(Emotion2VecSConfig(**TINY)), args=args,
+                                     train_dataset=rows, on_nonfinite="skip",
+                                     data_collator=PretrainingCollator(Emotion2VecSFeatureExtractor()))
+
+    first = trainer(4)
+    first.train()
+    skipped = list(first.skipped_steps.steps)
+    assert skipped and skipped[-1] == 4
+    resumed = trainer(6)
+    resumed.train(resume_from_checkpoint=str(tmp_path / "checkpoint-4"))
+    assert resumed.skipped_steps.steps == skipped + [5, 6]
+    assert resumed.state.log_history[-2][SKIPPED_KEY] == len(skipped) + 2
