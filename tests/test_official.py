@@ -13,6 +13,7 @@ from c2ser_hf.official import from_official
 from funasr_emotion2vec import build_funasr_model, save_fairseq, tiny_conf
 from upstream_c2ser import build_upstream
 from cli_runner import cli_command
+from loopback import free_port
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
@@ -108,13 +109,10 @@ def test_model_card_snippet_runs_and_results_table(hub_cache, tmp_path, monkeypa
 def test_an_unreachable_hub_is_one_line_at_once_without_retries(tmp_path):
     """A Hub that refuses connections (a closed loopback port stands in for no network): from_official gives one
     HubError line in a single attempt; huggingface_hub's own download retried for about 25 s first."""
-    import socket
     import subprocess
     import sys
 
-    with socket.socket() as probe:  # a port nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # nothing listens there: connections are refused
     script = ("import time\nfrom c2ser_hf.official import from_official\nfrom c2ser_hf.hub import HubError\n"
               "started = time.monotonic()\ntry:\n    from_official(cache_dir=%r)\nexcept HubError as error:\n"
               "    print(f'{time.monotonic() - started:.2f}', error)\n" % str(tmp_path / "cache"))

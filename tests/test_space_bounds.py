@@ -5,7 +5,6 @@ answered in its usual time. Served as the Space is uploaded (`push-space`'s stag
 environment's packages (tests/test_space_served.py checks the requirements-only environment)."""
 
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -18,15 +17,10 @@ import numpy as np
 import pytest
 
 from audio_fixtures import speech, tone
+from loopback import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 TRANSCRIPT = "The weather is lovely today."
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +33,7 @@ def space(tmp_path_factory):
     root = tmp_path_factory.mktemp("space")
     write_random_c2ser(root / "model", seed=3)
     folder = stage_space(ROOT / "spaces", root / "staged")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "C2SER_MODEL": str(root / "model"), "GRADIO_SERVER_NAME": "127.0.0.1",
            "GRADIO_SERVER_PORT": str(port), "OMP_NUM_THREADS": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
     process = subprocess.Popen([sys.executable, "app.py"], cwd=folder, env=env, stdout=subprocess.PIPE,

@@ -3,7 +3,6 @@ an environment holding only what its requirements.txt installs, a tiny random mo
 gradio_client and with a real headless Chromium."""
 
 import re
-import socket
 import statistics
 import subprocess
 import threading
@@ -16,17 +15,12 @@ import pytest
 
 from audio_fixtures import speech, tone
 from requirements_env import python_command, requirements_only_pythonpath
+from loopback import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 TRANSCRIPT = "I can't believe we won the game, this is wonderful!"
 BROWSER_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update"]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +37,7 @@ def space(tmp_path_factory):
     stats.save(root / "model" / "acoustic_stats.json")
     folder = stage_space(ROOT / "spaces", root / "staged", repo_id="someone/c2ser-demo")
     pythonpath = requirements_only_pythonpath(folder / "requirements.txt", root / "site")
-    port = _free_port()
+    port = free_port()
     python, env = python_command(pythonpath, C2SER_MODEL=str(root / "model"), GRADIO_SERVER_NAME="127.0.0.1",
                                  GRADIO_SERVER_PORT=str(port), OMP_NUM_THREADS="1")
     process = subprocess.Popen([*python, "app.py"], cwd=folder, env=env, stdout=subprocess.PIPE,

@@ -3,9 +3,9 @@ temperature)` scripts the answers, or returns a `Fault` to misbehave as broken s
 request after that many wait until `release()`."""
 
 import json
-import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from loopback import free_port
 
 
 class Fault(str):
@@ -15,10 +15,7 @@ class Fault(str):
 
 def refused_url() -> str:
     """The URL of a loopback port nothing listens on (connections are refused)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}/v1"
+    return f"http://127.0.0.1:{free_port()}/v1"
 
 
 def _completion(number: int, model: str, content: str) -> bytes:
