@@ -1,7 +1,6 @@
 """`c2ser-hf evaluate` / `evaluate_model` on a synthetic dataset in the Emo-Emilia layout with the tiny model: every
 output, resume after SIGKILL, 2 processes = 1, re-scoring saved predictions, the LLM judge, a classifier baseline."""
 
-import contextlib
 import json
 import os
 import shutil
@@ -26,6 +25,7 @@ from corpus_trees import prepared_emo_emilia_with_tiny_model
 from killed_runs import append_partial_record, kill_after_records
 from llm_endpoint_standin import LLMEndpointStandIn
 from cli_runner import cli_command
+from one_thread import one_thread
 
 EMOTION2VEC_PLUS_LABELS = ["生气/angry", "厌恶/disgusted", "恐惧/fearful", "开心/happy", "中立/neutral", "其他/other",
                            "难过/sad", "吃惊/surprised", "<unk>"]
@@ -36,18 +36,6 @@ def root(tmp_path_factory):
     """The tiny model, a prepared Emo-Emilia (7 emotions × zh/en) and a datasets cache of our own."""
     with prepared_emo_emilia_with_tiny_model(tmp_path_factory.mktemp("evaluation")) as root:
         yield root
-
-
-@contextlib.contextmanager
-def one_thread():
-    """One thread, as each torchrun rank has (OMP_NUM_THREADS=1): float sums then run in the same order, so runs
-    can be compared bit for bit whatever thread count the suite runs with."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

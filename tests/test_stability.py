@@ -2,7 +2,6 @@
 run under every default variant, resume after SIGKILL and 2 processes = 1 through the CLI, and a model whose audio
 towers output zeros (its answers cannot move with the recording conditions, only with the prompt)."""
 
-import contextlib
 import json
 import math
 import os
@@ -23,6 +22,7 @@ from c2ser_hf.processing import EMOTIONS
 from corpus_trees import emo_emilia
 from killed_runs import append_partial_record, kill_after_records
 from cli_runner import cli_command
+from one_thread import one_thread
 
 
 @pytest.fixture(scope="module")
@@ -119,16 +119,6 @@ def test_variants_are_seeded_by_clip_and_variant_and_paraphrases_load(root, tmp_
     uneven.write_text(json.dumps({"implicit": {"en": ["only english"]}}), encoding="utf-8")
     with pytest.raises(ValueError, match="as many"):
         load_paraphrases(uneven)
-
-
-@contextlib.contextmanager
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def test_every_default_variant_of_42_clips_writes_every_output(root):
