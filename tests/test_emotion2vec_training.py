@@ -27,6 +27,7 @@ from c2ser_hf.emotion2vec_training import (
 )
 from c2ser_hf.modeling import Emotion2VecSConfig, Emotion2VecSForPreTraining
 from c2ser_hf.new_model import build_random_c2ser
+from c2ser_hf.output_folder import MARKER
 from c2ser_hf.prepare_data import prepare_data
 from c2ser_hf.processing import Emotion2VecSFeatureExtractor
 
@@ -139,10 +140,11 @@ def test_two_processes_train_checkpoint_and_resume_exactly(corpora, tmp_path):
     launch(full, corpora, steps=4)
     assert sorted(p.name for p in full.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-4"]
     uninterrupted = logged_losses(full / "checkpoint-4")
-    # the same run stopped after its step-2 checkpoint and restarted
+    # the same run stopped after its step-2 checkpoint and restarted: its folder as it was then (the run's marker and
+    # checkpoint-2, nothing written later), in a copy
     resumed_dir = tmp_path / "resumed"
-    resumed_dir.mkdir()
-    shutil.copytree(full / "checkpoint-2", resumed_dir / "checkpoint-2")
+    shutil.copytree(full, resumed_dir, ignore=lambda folder, names: [
+        name for name in names if Path(folder) == full and name not in ("checkpoint-2", MARKER)])
     launch(resumed_dir, corpora, steps=4)
     resumed = logged_losses(resumed_dir / "checkpoint-4")
     print("step: (loss, L_frm, L_utt, L_cate) uninterrupted | resumed")

@@ -22,7 +22,8 @@ def check_pretraining_run(args: Emotion2VecPretrainingArguments, training_args) 
     if args.model is not None:
         resolve_model(args.model, "emotion2vec_s", "pretraining needs an Emotion2Vec-S / emotion2vec model")
     inputs = [args.model, *dataset_paths(args.datasets)]
-    check_results_folder(training_args.output_dir, inputs)
+    if training_args.process_index == 0:  # the main process holds the folder; the others write nothing there
+        check_results_folder(training_args.output_dir, inputs)
     return inputs
 
 

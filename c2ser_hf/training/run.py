@@ -48,7 +48,8 @@ def check_run(data_args: C2SERDataArguments, training_args: C2SERTrainingConfig,
         config = resolve_model(model_args.model_name_or_path, "c2ser", "model_name_or_path must be a C2SER model")
         check_save_format(model_args.model_name_or_path, config.config, training_args.save_format)
     inputs = [data_args.dataset_name, model_args.model_name_or_path, *(getattr(model_args, n) for n in PARTS)]
-    check_results_folder(training_args.output_dir, inputs)
+    if training_args.process_index == 0:  # the main process holds the folder; the others write nothing there
+        check_results_folder(training_args.output_dir, inputs)
     return inputs
 
 
