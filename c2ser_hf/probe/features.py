@@ -76,10 +76,9 @@ class CacheReport:
 
 
 def cache_features(model, extractor, rows, cache: FeatureCache, batch_size: int = 8, chunk: int = 64,
-                   progress: bool = True, max_bad_fraction: float = MAX_BAD_FRACTION) -> CacheReport:
+                   progress: bool = True) -> CacheReport:
     """Features of every row (`id`, `audio`) not yet in `cache`; a clip that cannot be decoded is reported by id and
-    left out, the others go on, unless more than `max_bad_fraction` of the rows fail: then a `DatasetInputError`
-    names them."""
+    left out, the others go on (`check_usable` then decides whether a run may go on without them)."""
     report = CacheReport()
     rows, audio = lazy_audio(rows)  # decoded below, per clip, so a broken one is named instead of ending the run
     todo = [index for index, clip_id in enumerate(rows["id"]) if clip_id not in cache]
@@ -103,8 +102,14 @@ def cache_features(model, extractor, rows, cache: FeatureCache, batch_size: int 
             report.failed.update({ids[position]: f"clip {ids[position]}: {reason}"
                                   for position, reason in unencoded.items()})
             bar.update(len(indices))
-    if len(report.failed) > tolerated(len(rows), max_bad_fraction):
-        shown = ", ".join(list(report.failed)[:20]) + (", …" if len(report.failed) > 20 else "")
-        raise DatasetInputError(f"{len(report.failed)} of {len(rows)} clips cannot be used, more than "
-                                f"{max_bad_fraction:.0%}: {shown} (first: {next(iter(report.failed.values()))})")
     return report
+
+
+def check_usable(failed: dict[str, str], clips: set[str], dataset: str,
+                 max_bad_fraction: float = MAX_BAD_FRACTION) -> None:
+    """Refuse, naming them, more failed clips (id -> reason) than `max_bad_fraction` of `clips` tolerates
+    (`dataset_io.tolerated`); fewer are left out, each already named."""
+    if len(failed) > tolerated(len(clips), max_bad_fraction):
+        shown = ", ".join(sorted(failed)[:20]) + (", …" if len(failed) > 20 else "")
+        raise DatasetInputError(f"dataset {dataset}: {len(failed)} of {len(clips)} clips cannot be used, more than "
+                                f"{max_bad_fraction:.0%}: {shown} (first: {failed[sorted(failed)[0]]})")

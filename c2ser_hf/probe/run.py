@@ -16,7 +16,7 @@ from ..model_loading import ModelInputError, load_audio_encoder, resolve_model
 from ..option_error import option_error
 from ..output_folder import check_apart_from_inputs, check_results_folder, record_written, results_folder
 from ..processing.emotion_parsing import EMOTIONS
-from .features import FeatureCache, cache_features
+from .features import FeatureCache, cache_features, check_usable
 from .folds import fold_names, label_names, load_fold, validation_split
 from .heads import HEADS
 from .train import clip_features, predict, train_head
@@ -139,6 +139,8 @@ def probe(models: list[str], datasets: list[str], out_dir: str | os.PathLike, fo
                 for parts in splits.values():
                     for split in parts.values():
                         failed.update(cache_features(model, extractor, split, cache, progress=progress).failed)
+                check_usable(failed, {i for parts in splits.values() for split in parts.values() for i in split["id"]},
+                             dataset)
                 if cache_dir is None:  # listed in the folder's marker, so that an overwrite deletes them too
                     record_written(out_dir, [FEATURES])
                 for fold, head in pending:
