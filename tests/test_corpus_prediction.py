@@ -73,7 +73,7 @@ def test_sigkill_then_rerun_gives_every_clip_once(root, one):
     before = lines(predictions)
     assert 2 <= len(before) < 14, f"{len(before)} of 14 clips were done when the run was killed"
     append_partial_record(predictions, b'{"id": "EN_B000')
-    assert main(command[3:]) == 0
+    assert main(command[1:]) == 0
     after = lines(predictions)
     assert after[: len(before)] == before and len(after) == 14
     # batch size 1 here, 2 in the reference: the scores of a clip do not depend on its batch
