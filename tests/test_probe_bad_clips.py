@@ -6,39 +6,16 @@ import shutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import torch
 
 from c2ser_hf.cli import main
 
-from audio_fixtures import tone
-from corpus_trees import emobox
-
-CLASSES = {"ANG": 180.0, "SAD": 120.0}
-IDS = [f"c-s{session}-{label}-{n}" for session in (1, 2) for label in CLASSES for n in range(10)]
+from corpus_trees import prepared_probe_corpus
 
 
 @pytest.fixture(scope="module")
-def root(tmp_path_factory):
-    """A 2-fold corpus of 40 short clips and a tiny Emotion2Vec-S folder."""
-    from c2ser_hf.modeling import Emotion2VecSConfig, Emotion2VecSModel
-    from c2ser_hf.prepare_data import prepare_data
-    from c2ser_hf.processing import Emotion2VecSFeatureExtractor
-
-    root = tmp_path_factory.mktemp("probe-bad-clips")
-    rows = [(key, f"{key}.wav", key.split("-")[2]) for key in IDS]
-    folds = {fold: {"test": [key for key in IDS if f"-s{fold}-" in key],
-                    "train": [key for key in IDS if f"-s{fold}-" not in key]} for fold in (1, 2)}
-    source = emobox(root / "EmoBox", "corpus", rows, folds, {"ANG": "Angry", "SAD": "Sad"})
-    for number, (_, relative, label) in enumerate(rows):
-        tone(root / "EmoBox" / "downloads" / "corpus" / relative, seconds=0.3, freq=CLASSES[label], seed=number)
-    prepare_data("emobox", source, root / "corpus")
-    torch.manual_seed(0)
-    Emotion2VecSModel(Emotion2VecSConfig(
-        hidden_size=32, num_hidden_layers=1, num_prenet_layers=1, num_attention_heads=4, intermediate_size=64,
-        conv_dim=(16,) * 7, conv_pos_kernel_size=5, num_conv_pos_embeddings=2, num_conv_pos_embedding_groups=4,
-        num_extra_tokens=3)).save_pretrained(root / "e2v")
-    Emotion2VecSFeatureExtractor(do_normalize=True).save_pretrained(root / "e2v")
-    return root
+def prepared(tmp_path_factory):
+    """(root, clip ids): a 2-fold corpus of 40 short clips (10 per class and session) and a tiny Emotion2Vec-S."""
+    return prepared_probe_corpus(tmp_path_factory.mktemp("probe-bad-clips"), per_class=10, seconds=0.3)
 
 
 def with_broken_clips(root, broken: set[str], name: str):
@@ -62,7 +39,8 @@ def probe_args(root, corpus, out):
             "--batch-size", "4", "--heads", "paper", "--folds", "fold_1"]
 
 
-def test_one_broken_clip_in_40_is_left_out_by_name(root, tmp_path, capsys):
+def test_one_broken_clip_in_40_is_left_out_by_name(prepared, tmp_path, capsys):
+    root, _ = prepared
     corpus = with_broken_clips(root, {"c-s2-SAD-3"}, "one-broken")
     assert main(probe_args(root, corpus, tmp_path / "out")) == 0
     out = capsys.readouterr().out
@@ -72,8 +50,9 @@ def test_one_broken_clip_in_40_is_left_out_by_name(root, tmp_path, capsys):
     assert "| paper |" in out
 
 
-def test_ten_broken_clips_in_40_stop_the_probe_naming_them(root, tmp_path, capsys):
-    broken = set(IDS[::4])
+def test_ten_broken_clips_in_40_stop_the_probe_naming_them(prepared, tmp_path, capsys):
+    root, ids = prepared
+    broken = set(ids[::4])
     corpus = with_broken_clips(root, broken, "ten-broken")
     assert main(probe_args(root, corpus, tmp_path / "out")) == 2
     err = capsys.readouterr().err

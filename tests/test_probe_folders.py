@@ -7,16 +7,11 @@ import hashlib
 import json
 
 import pytest
-import torch
 
 from c2ser_hf.cli import main
 from c2ser_hf.output_folder import MARKER, hold_lock
 
-from audio_fixtures import tone
-from corpus_trees import emobox
-
-CLASSES = {"ANG": 180.0, "SAD": 120.0}
-
+from corpus_trees import prepared_probe_corpus
 
 def listing(root):
     """Every file under `root` with its size and SHA-256."""
@@ -27,26 +22,7 @@ def listing(root):
 @pytest.fixture(scope="module")
 def root(tmp_path_factory):
     """A 2-fold corpus of 8 half-second clips and a tiny Emotion2Vec-S folder."""
-    from c2ser_hf.modeling import Emotion2VecSConfig, Emotion2VecSModel
-    from c2ser_hf.prepare_data import prepare_data
-    from c2ser_hf.processing import Emotion2VecSFeatureExtractor
-
-    root = tmp_path_factory.mktemp("probe-folders")
-    rows = [(f"c-s{session}-{label}-{n}", f"s{session}/{label}_{n}.wav", label)
-            for session in (1, 2) for label in CLASSES for n in range(2)]
-    folds = {fold: {"test": [key for key, _, _ in rows if f"-s{fold}-" in key],
-                    "train": [key for key, _, _ in rows if f"-s{fold}-" not in key]} for fold in (1, 2)}
-    source = emobox(root / "EmoBox", "corpus", rows, folds, {"ANG": "Angry", "SAD": "Sad"})
-    for number, (_, relative, label) in enumerate(rows):
-        tone(root / "EmoBox" / "downloads" / "corpus" / relative, seconds=0.5, freq=CLASSES[label], seed=number)
-    prepare_data("emobox", source, root / "corpus")
-    torch.manual_seed(0)
-    Emotion2VecSModel(Emotion2VecSConfig(
-        hidden_size=32, num_hidden_layers=1, num_prenet_layers=1, num_attention_heads=4, intermediate_size=64,
-        conv_dim=(16,) * 7, conv_pos_kernel_size=5, num_conv_pos_embeddings=2, num_conv_pos_embedding_groups=4,
-        num_extra_tokens=3)).save_pretrained(root / "e2v")
-    Emotion2VecSFeatureExtractor(do_normalize=True).save_pretrained(root / "e2v")
-    return root
+    return prepared_probe_corpus(tmp_path_factory.mktemp("probe-folders"), per_class=2, seconds=0.5)[0]
 
 
 def probe_args(root, out, *more):

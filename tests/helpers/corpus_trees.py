@@ -150,3 +150,34 @@ def prepared_emo_emilia_with_tiny_model(root: Path):
         write_random_c2ser(root / "tiny")
         prepare_data("emo-emilia", emo_emilia(root / "Emo-Emilia"), root / "emo-emilia")
         yield root
+
+
+PROBE_CLASSES = {"ANG": 180.0, "SAD": 120.0}  # the class is in the pitch
+
+
+def prepared_probe_corpus(root: Path, per_class: int, seconds: float) -> tuple[Path, list[str]]:
+    """A prepared 2-fold EmoBox corpus of tones (`per_class` clips of each class per session, ids
+    `c-s{session}-{class}-{n}`, each session one fold's test split) and a tiny Emotion2Vec-S folder beside it:
+    (root, the clip ids). The probe's corpus is `root/corpus`, its model `root/e2v`."""
+    import torch
+
+    from c2ser_hf.modeling import Emotion2VecSConfig, Emotion2VecSModel
+    from c2ser_hf.prepare_data import prepare_data
+    from c2ser_hf.processing import Emotion2VecSFeatureExtractor
+
+    ids = [f"c-s{session}-{label}-{n}" for session in (1, 2) for label in PROBE_CLASSES for n in range(per_class)]
+    rows = [(key, f"{key}.wav", key.split("-")[2]) for key in ids]
+    folds = {fold: {"test": [key for key in ids if f"-s{fold}-" in key],
+                    "train": [key for key in ids if f"-s{fold}-" not in key]} for fold in (1, 2)}
+    source = emobox(root / "EmoBox", "corpus", rows, folds, {"ANG": "Angry", "SAD": "Sad"})
+    for number, (_, relative, label) in enumerate(rows):
+        tone(root / "EmoBox" / "downloads" / "corpus" / relative, seconds=seconds, freq=PROBE_CLASSES[label],
+             seed=number)
+    prepare_data("emobox", source, root / "corpus")
+    torch.manual_seed(0)
+    Emotion2VecSModel(Emotion2VecSConfig(
+        hidden_size=32, num_hidden_layers=1, num_prenet_layers=1, num_attention_heads=4, intermediate_size=64,
+        conv_dim=(16,) * 7, conv_pos_kernel_size=5, num_conv_pos_embeddings=2, num_conv_pos_embedding_groups=4,
+        num_extra_tokens=3)).save_pretrained(root / "e2v")
+    Emotion2VecSFeatureExtractor(do_normalize=True).save_pretrained(root / "e2v")
+    return root, ids
