@@ -14,6 +14,7 @@ from transformers import GenerationMixin, RepetitionPenaltyLogitsProcessor, TopK
 from c2ser_hf.evaluation.decoding import DECODINGS
 from c2ser_hf.modeling.generation_c2ser import DECODING_PRESETS
 from c2ser_hf.new_model import build_random_c2ser
+from encoder_calls import EncoderCalls
 
 PENALTY = 1.05
 
@@ -289,22 +290,6 @@ def test_presets_choose_the_search_and_leave_lengths_and_explicit_arguments_alon
     assert by_config.shape[1] <= prompt_length + 5
     assert torch.equal(by_config, model.generate(**inputs, decoding="official", max_new_tokens=5))
     assert torch.equal(model.generate(**inputs, num_beams=1), model.generate(**inputs, decoding="greedy"))
-
-
-class EncoderCalls:
-    """Counts the calls of the two speech encoders of a C2SER model."""
-
-    def __init__(self, model):
-        self.count = 0
-        self.hooks = [tower.register_forward_hook(self._seen)
-                      for tower in (model.model.audio_tower, model.model.acoustic_tower)]
-
-    def _seen(self, *_):
-        self.count += 1
-
-    def remove(self):
-        for hook in self.hooks:
-            hook.remove()
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ from transformers import pipeline
 
 from c2ser_hf.inference import run_inference
 from c2ser_hf.pipeline import SpeechEmotionRecognitionPipeline
+from encoder_calls import EncoderCalls
 
 SAMPLES = [16000, 12000]
 SEARCHES = {
@@ -17,22 +18,6 @@ SEARCHES = {
     "official": {"decoding": "official"},
 }
 AUDIO_INPUTS = ("input_features", "feature_attention_mask", "input_values", "input_values_mask")
-
-
-class EncoderCalls:
-    """Counts the forward calls of the two speech encoders (a hook: the real modules run)."""
-
-    def __init__(self, model):
-        self.count = 0
-        self.hooks = [tower.register_forward_hook(self._seen)
-                      for tower in (model.model.audio_tower, model.model.acoustic_tower)]
-
-    def _seen(self, *_):
-        self.count += 1
-
-    def remove(self):
-        for hook in self.hooks:
-            hook.remove()
 
 
 @pytest.fixture(scope="module")
