@@ -6,9 +6,7 @@ environment's packages (tests/test_space_served.py checks the requirements-only 
 
 import re
 import statistics
-import subprocess
 import sys
-import threading
 import time
 import wave
 from pathlib import Path
@@ -18,6 +16,7 @@ import pytest
 
 from audio_fixtures import speech, tone
 from loopback import free_port
+from served_space import start_space
 
 ROOT = Path(__file__).resolve().parents[1]
 TRANSCRIPT = "The weather is lovely today."
@@ -36,21 +35,7 @@ def space(tmp_path_factory):
     port = free_port()
     env = {**os.environ, "C2SER_MODEL": str(root / "model"), "GRADIO_SERVER_NAME": "127.0.0.1",
            "GRADIO_SERVER_PORT": str(port), "OMP_NUM_THREADS": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
-    process = subprocess.Popen([sys.executable, "app.py"], cwd=folder, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
-    log, ready = [], threading.Event()
-
-    def read():
-        for line in process.stdout:
-            log.append(line)
-            if "Running on local URL" in line:
-                ready.set()
-
-    threading.Thread(target=read, daemon=True).start()
-    ready.wait(timeout=120)
-    if not ready.is_set():
-        process.kill()
-        pytest.fail("the Space did not start:\n" + "".join(log[-40:]))
+    process, _ = start_space([sys.executable, "app.py"], folder, env)
     clips = root / "clips"
     clips.mkdir()
     yield {"url": f"http://127.0.0.1:{port}", "clips": clips}

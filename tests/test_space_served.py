@@ -5,7 +5,6 @@ gradio_client and with a real headless Chromium."""
 import re
 import statistics
 import subprocess
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 from audio_fixtures import speech, tone
 from requirements_env import python_command, requirements_only_pythonpath
 from loopback import free_port
+from served_space import start_space
 
 ROOT = Path(__file__).resolve().parents[1]
 TRANSCRIPT = "I can't believe we won the game, this is wonderful!"
@@ -40,23 +40,7 @@ def space(tmp_path_factory):
     port = free_port()
     python, env = python_command(pythonpath, C2SER_MODEL=str(root / "model"), GRADIO_SERVER_NAME="127.0.0.1",
                                  GRADIO_SERVER_PORT=str(port), OMP_NUM_THREADS="1")
-    process = subprocess.Popen([*python, "app.py"], cwd=folder, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
-    log, ready = [], threading.Event()
-
-    def read():
-        for line in process.stdout:
-            log.append(line)
-            if "Running on local URL" in line:
-                ready.set()
-
-    threading.Thread(target=read, daemon=True).start()
-    deadline = time.monotonic() + 120
-    while not ready.is_set() and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    if not ready.is_set():
-        process.kill()
-        pytest.fail("the Space did not start:\n" + "".join(log[-40:]))
+    process, log = start_space([*python, "app.py"], folder, env)
     clips = root / "clips"
     clips.mkdir()
     yield {"url": f"http://127.0.0.1:{port}", "folder": folder, "clips": clips, "stats": stats,
